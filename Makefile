@@ -1,0 +1,47 @@
+# The project's commands. Each one sets itself up first (a .venv with the
+# requirements, the package installed editable, and a Jupyter kernel).
+#   make run      execute every notebook headless into build/ (notebooks + HTML)
+#   make test     unit tests + nbval re-execution of every notebook
+#   make lab      JupyterLab on the notebooks, with the project's kernel
+#   make execute  re-run the notebooks in place to refresh their stored outputs
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.mnist-viz-setup
+KERNEL := mnist-viz
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+NBCONVERT := $(PY) -m jupyter nbconvert --ExecutePreprocessor.timeout=1800 \
+             --ExecutePreprocessor.kernel_name=$(KERNEL)
+
+.PHONY: setup run execute test lab clean
+
+setup: $(STAMP)
+
+# Re-runs only when the requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mnist-viz)"
+	touch $(STAMP)
+
+run: setup
+	mkdir -p build/notebooks build/html
+	$(NBCONVERT) --to notebook --execute --output-dir build/notebooks $(NOTEBOOKS)
+	$(PY) -m jupyter nbconvert --to html --output-dir build/html build/notebooks/*.ipynb
+	@echo "Executed notebooks are in build/notebooks, HTML renderings in build/html."
+
+execute: setup
+	$(NBCONVERT) --to notebook --execute --inplace $(NOTEBOOKS)
+
+test: setup
+	$(PY) -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
+	    --nbval-sanitize-with notebooks/sanitize.cfg
+
+lab: setup
+	$(PY) -m jupyter lab notebooks
+
+clean:
+	rm -rf build cache .pytest_cache

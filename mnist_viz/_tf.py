@@ -1,0 +1,41 @@
+"""Import TensorFlow and Keras once, without the native log lines they print.
+
+TensorFlow's C++ side writes start-up messages ("oneDNN custom operations are
+on", "could not find cuda drivers") straight to file descriptor 2, where a
+notebook shows them in red under the first cell. They are silenced only while
+TensorFlow is imported; set TF_CPP_MIN_LOG_LEVEL yourself to see its logs.
+"""
+
+import contextlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+if "tensorflow" in sys.modules and "keras" in sys.modules:
+    import keras
+    import tensorflow as tf
+else:
+    with _native_stderr_silenced():
+        import keras
+        import tensorflow as tf
+
+__all__ = ["keras", "tf"]

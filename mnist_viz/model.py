@@ -1,0 +1,170 @@
+"""From arrays to a trained network: build, train, evaluate, cache.
+
+Every named layer (``layer_conv1``, ``layer_conv2``, ``layer_fc1``, ...) is
+linear, and its ReLU is a separate layer named ``<name>_relu``. That keeps the
+tutorial's layers as in the reference network while letting the feature
+visualisation read a layer's output *before* the ReLU, as the reference did.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mnist_viz._checks import (check_images, check_non_negative_int, check_positive_float,
+                               check_positive_int, check_seed)
+from mnist_viz._tf import keras, tf
+from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_classes
+
+CACHE_DIR = Path(__file__).resolve().parent.parent / "cache" / "models"
+OUTPUT_LAYER = "layer_fc_out"
+
+
+def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{name} must be a sequence of layer sizes such as (16, 36), "
+                        f"got {sizes!r}.")
+    return tuple(check_positive_int(f"{name}[{i}]", s) for i, s in enumerate(sizes))
+
+
+def build_cnn(conv_filters: Sequence[int] = (16, 36), fc_units: Sequence[int] = (128,),
+              kernel_size: int = 5, seed: int | None = 0) -> keras.Model:
+    """The tutorial's network: (conv 5x5 'same' -> ReLU -> 2x2 max-pool) per entry of
+    ``conv_filters``, flatten, (dense -> ReLU) per entry of ``fc_units``, then a
+    dense layer of 10 logits.
+
+    The defaults give the reference network with 242,062 parameters. Input is a
+    batch of flat 784-pixel images in [0, 1]; output is the logits.
+    """
+    conv_filters = _check_layer_sizes("conv_filters", conv_filters)
+    fc_units = _check_layer_sizes("fc_units", fc_units)
+    check_positive_int("kernel_size", kernel_size)
+    seed = check_seed(seed)
+    seeds = iter(range(seed or 0, (seed or 0) + 100))
+
+    def init():
+        return keras.initializers.GlorotUniform(seed=None if seed is None else next(seeds))
+
+    x = keras.Input(shape=(img_size_flat,), name="x")
+    net = keras.layers.Reshape((*img_shape, num_channels), name="x_image")(x)
+    for i, filters in enumerate(conv_filters, start=1):
+        net = keras.layers.Conv2D(filters, kernel_size, padding="same", name=f"layer_conv{i}",
+                                  kernel_initializer=init())(net)
+        net = keras.layers.ReLU(name=f"layer_conv{i}_relu")(net)
+        net = keras.layers.MaxPooling2D(2, name=f"layer_pool{i}")(net)
+    net = keras.layers.Flatten(name="flatten")(net)
+    for i, units in enumerate(fc_units, start=1):
+        net = keras.layers.Dense(units, name=f"layer_fc{i}", kernel_initializer=init())(net)
+        net = keras.layers.ReLU(name=f"layer_fc{i}_relu")(net)
+    logits = keras.layers.Dense(num_classes, name=OUTPUT_LAYER, kernel_initializer=init())(net)
+    return keras.Model(inputs=x, outputs=logits, name="mnist_cnn")
+
+
+class Trainer:
+    """Trains a model in mini-batches and, like the reference, continues where
+    the last call stopped: the iteration count and Adam's state are kept.
+
+    Attributes:
+        total_iterations: optimisation steps done so far, over all calls.
+    """
+
+    def __init__(self, model: keras.Model, split: Split, batch_size: int = 64,
+                 learning_rate: float = 1e-4, report_every: int = 100):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+        if not isinstance(split, Split):
+            raise TypeError(f"split must be a data split such as data.train, got "
+                            f"{type(split).__name__}.")
+        self.model = model
+        self.split = split
+        self.batch_size = check_positive_int("batch_size", batch_size, maximum=len(split))
+        self.report_every = check_positive_int("report_every", report_every)
+        self.optimizer = keras.optimizers.Adam(
+            learning_rate=check_positive_float("learning_rate", learning_rate))
+        self.loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
+        self.total_iterations = 0
+        self._step = tf.function(self._train_step, reduce_retracing=True)
+
+    def _train_step(self, images, labels):
+        with tf.GradientTape() as tape:
+            logits = self.model(images, training=True)
+            loss = self.loss_fn(labels, logits)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        hits = tf.equal(tf.argmax(logits, axis=1), tf.argmax(labels, axis=1))
+        return tf.reduce_mean(tf.cast(hits, tf.float32))
+
+    def optimize(self, num_iterations: int,
+                 on_iteration: Callable[[int], None] | None = None) -> None:
+        """Run ``num_iterations`` more steps, printing the training-batch accuracy
+        every ``report_every`` iterations.
+
+        ``on_iteration(total_iterations)`` is called after each completed step.
+        An interrupt between steps leaves ``total_iterations`` equal to the
+        steps actually applied, so a later call continues correctly.
+        """
+        num_iterations = check_non_negative_int("num_iterations", num_iterations)
+        for _ in range(num_iterations):
+            images, labels = self.split.next_batch(self.batch_size)
+            batch_accuracy = self._step(images, labels)
+            i = self.total_iterations
+            self.total_iterations += 1
+            if i % self.report_every == 0:
+                print(f"Optimization iteration: {i + 1:>6}, "
+                      f"training accuracy: {float(batch_accuracy):>6.1%}")
+            if on_iteration is not None:
+                on_iteration(self.total_iterations)
+
+
+def predict_classes(model: keras.Model, images, batch_size: int = 256) -> np.ndarray:
+    """Predicted class numbers for ``images``, computed in batches."""
+    images = check_images("images", images).reshape(-1, img_size_flat)
+    batch_size = check_positive_int("batch_size", batch_size)
+    logits = model.predict(images, batch_size=batch_size, verbose=0)
+    return np.argmax(logits, axis=1)
+
+
+def classification_accuracy(model: keras.Model, split: Split, batch_size: int = 256) -> float:
+    """Fraction of ``split`` that ``model`` classifies correctly."""
+    return float(np.mean(predict_classes(model, split.images, batch_size) == split.cls))
+
+
+def default_model_path(name: str = "cnn") -> Path:
+    """Where the cache keeps the model called ``name``."""
+    return CACHE_DIR / f"{name}.keras"
+
+
+def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Path:
+    """Save ``model`` as a .keras file, atomically (temporary file, then rename)."""
+    path = Path(path) if path is not None else default_model_path()
+    if path.suffix != ".keras":
+        raise ValueError(f"model files must end in .keras, got {str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def load_model(path: str | os.PathLike | None = None) -> keras.Model:
+    """Load a model saved by :func:`save_model`."""
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}; run the main tutorial "
+                                "notebook (or train_reference_cnn) to create it.")
+    return keras.models.load_model(path)
+
+
+def train_reference_cnn(split: Split, num_iterations: int = 10_000, seed: int = 0) -> keras.Model:
+    """Build and train the reference network with the tutorial's recipe."""
+    model = build_cnn(seed=seed)
+    Trainer(model, split).optimize(num_iterations)
+    return model

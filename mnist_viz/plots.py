@@ -1,0 +1,151 @@
+"""From arrays to figures. Plots never compute or train anything.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without pyplot,
+so nothing is drawn twice in a notebook and no figures pile up in memory.
+A notebook shows a returned figure when it is the cell's last expression.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from mnist_viz._checks import check_classes, check_images, check_positive_int
+from mnist_viz.data import img_shape, num_classes
+
+
+def _bare(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
+                    smooth: bool = False, size: float = 1.4) -> Figure:
+    """Any number of 28x28 images in a grid of ``ncols`` columns, black on white."""
+    images = check_images("images", images)
+    ncols = check_positive_int("ncols", ncols)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image: {len(images)} images, "
+                         f"{len(titles)} titles.")
+    nrows = max(1, math.ceil(len(images) / ncols))
+    fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[i], cmap="binary", vmin=0, vmax=1,
+                  interpolation="spline16" if smooth else "nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+        _bare(ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_images(images, cls_true, cls_pred=None) -> Figure:
+    """Nine images in a 3x3 grid, with the true (and predicted) class below each."""
+    images = check_images("images", images, count=9)
+    return _labelled_grid(images, check_classes("cls_true", cls_true, 9),
+                          None if cls_pred is None else check_classes("cls_pred", cls_pred, 9))
+
+
+def _labelled_grid(images: np.ndarray, cls_true, cls_pred) -> Figure:
+    fig = Figure(figsize=(5, 5.6))
+    axes = fig.subplots(3, 3)
+    fig.subplots_adjust(hspace=0.4, wspace=0.3)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[i].reshape(img_shape), cmap="binary", vmin=0, vmax=1)
+        label = f"True: {cls_true[i]}"
+        if cls_pred is not None:
+            label += f", Pred: {cls_pred[i]}"
+        ax.set_xlabel(label)
+        _bare(ax)
+    return fig
+
+
+def plot_images10(images, smooth: bool = True, titles: Sequence[str] | None = None) -> Figure:
+    """Ten images in a 2x5 grid; ``smooth`` interpolates, else pixels stay square."""
+    images = check_images("images", images, count=10)
+    return plot_image_grid(images, ncols=5, titles=titles, smooth=smooth, size=1.6)
+
+
+def plot_image(image, smooth: bool = False) -> Figure:
+    """One 28x28 image, large."""
+    image = check_images("image", np.reshape(image, (1, -1)) if np.ndim(image) == 1
+                         else np.asarray(image)[None] if np.ndim(image) == 2 else image,
+                         count=1)[0]
+    fig = Figure(figsize=(3, 3))
+    ax = fig.subplots()
+    ax.imshow(image, cmap="binary", vmin=0, vmax=1,
+              interpolation="spline16" if smooth else "nearest")
+    _bare(ax)
+    return fig
+
+
+def plot_example_errors(images, cls_true, cls_pred) -> Figure:
+    """The first nine misclassified images, with true and predicted classes."""
+    images = check_images("images", images)
+    cls_true = check_classes("cls_true", cls_true, len(images))
+    cls_pred = check_classes("cls_pred", cls_pred, len(images))
+    wrong = np.flatnonzero(cls_true != cls_pred)[:9]
+    if len(wrong) == 0:
+        raise ValueError("no image is misclassified, so there are no errors to show.")
+    return _labelled_grid(images[wrong], cls_true[wrong], cls_pred[wrong])
+
+
+def plot_confusion_matrix(cls_true, cls_pred) -> Figure:
+    """The confusion matrix (counted and drawn by scikit-learn), true class by row."""
+    cls_true = check_classes("cls_true", cls_true, len(np.asarray(cls_true)))
+    cls_pred = check_classes("cls_pred", cls_pred, len(cls_true))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
+    ConfusionMatrixDisplay.from_predictions(cls_true, cls_pred, labels=range(num_classes),
+                                            ax=ax, colorbar=True)
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    return fig
+
+
+# (title, colour, steps, which step the last one feeds back into)
+_LOOPS = (
+    ("1. Train the weights", "#dbe9f6",
+     ["training images\n+ true classes", "CNN\n(weights change)", "cross-entropy\nloss",
+      "Adam updates\nthe weights"], 1),
+    ("2. Optimise the input image", "#fde6cf",
+     ["noise image", "CNN\n(weights fixed)", "chosen feature\nor digit's logit",
+      "gradient ascent\non the pixels"], 0),
+)
+
+
+def plot_flowchart() -> Figure:
+    """The tutorial's two optimisation loops: first the weights, then the image."""
+    fig = Figure(figsize=(10, 5.2))
+    ax = fig.subplots()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-0.9, 4.6)
+    ax.axis("off")
+    for row, (title, colour, steps, back_to) in enumerate(_LOOPS):
+        y = 3.35 - 2.3 * row
+        ax.text(0.1, y + 0.75, title, fontsize=12, fontweight="bold")
+        centres = [1.25 + 2.5 * i for i in range(len(steps))]
+        for x, label in zip(centres, steps):
+            ax.add_patch(FancyBboxPatch((x - 0.95, y - 0.4), 1.9, 0.8,
+                                        boxstyle="round,pad=0.05", fc=colour, ec="#555555"))
+            ax.text(x, y, label, ha="center", va="center", fontsize=9)
+        for a, b in zip(centres, centres[1:]):
+            ax.add_patch(FancyArrowPatch((a + 1.0, y), (b - 1.0, y), arrowstyle="-|>",
+                                         mutation_scale=14, color="#333333"))
+        # The update feeds back (into the weights, or into the image): the loop.
+        ax.add_patch(FancyArrowPatch((centres[-1], y - 0.45), (centres[back_to], y - 0.45),
+                                     connectionstyle="arc3,rad=-0.25", arrowstyle="-|>",
+                                     mutation_scale=14, color="#333333"))
+    return fig
