@@ -1,0 +1,102 @@
+"""The model stage: the network's shape, the continuing trainer, evaluation, caching."""
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+
+
+def test_reference_network_shape_and_size():
+    model = mv.build_cnn()
+    assert model.count_params() == 242_062
+    assert model.output_shape == (None, 10)
+    assert [layer.name for layer in model.layers if layer.weights] == [
+        "layer_conv1", "layer_conv2", "layer_fc1", "layer_fc_out"]
+    assert model.get_layer("layer_conv1").output.shape[1:] == (28, 28, 16)
+    assert model.get_layer("layer_conv2").output.shape[1:] == (14, 14, 36)
+    assert model.get_layer("flatten").output.shape[1:] == (7 * 7 * 36,)
+
+
+def test_named_layers_are_linear_and_relu_is_separate():
+    model = mv.build_cnn()
+    for name in ["layer_conv1", "layer_conv2", "layer_fc1"]:
+        assert model.get_layer(name).activation.__name__ == "linear"
+        assert model.get_layer(f"{name}_relu") is not None
+
+
+def test_other_sizes_build():
+    model = mv.build_cnn(conv_filters=(8, 16, 32), fc_units=(64, 32))
+    assert model.get_layer("layer_conv3").output.shape[-1] == 32
+    assert model.get_layer("layer_fc2").output.shape[-1] == 32
+
+
+def test_same_seed_same_weights():
+    a, b = mv.build_cnn(seed=3), mv.build_cnn(seed=3)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    c = mv.build_cnn(seed=4)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_trainer_continues_where_it_stopped(mnist, capsys):
+    model = mv.build_cnn(seed=2)
+    trainer = mv.Trainer(model, mnist.train, report_every=40)
+    trainer.optimize(50)
+    trainer.optimize(50)
+    assert trainer.total_iterations == 100
+    assert int(trainer.optimizer.iterations.numpy()) == 100
+    printed = [line for line in capsys.readouterr().out.splitlines() if line]
+    # Reports at iterations 1, 41, 81 of the running total, across both calls.
+    assert [line.split(",")[0] for line in printed] == [
+        "Optimization iteration:      1", "Optimization iteration:     41",
+        "Optimization iteration:     81"]
+
+
+def test_training_improves_accuracy(mnist, trained_model):
+    untrained = mv.classification_accuracy(mv.build_cnn(seed=1), mnist.test)
+    trained = mv.classification_accuracy(trained_model, mnist.test)
+    assert untrained < 0.2
+    assert trained > 0.85
+
+
+def test_predict_classes_shape_and_batches(mnist, trained_model):
+    images = mnist.test.images[:300]
+    a = mv.predict_classes(trained_model, images, batch_size=256)
+    b = mv.predict_classes(trained_model, images.reshape(-1, 28, 28), batch_size=7)
+    assert a.shape == (300,) and a.dtype.kind == "i"
+    np.testing.assert_array_equal(a, b)
+
+
+def test_save_and_load_round_trip(tmp_path, mnist, trained_model):
+    path = mv.save_model(trained_model, tmp_path / "cnn.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.keras"]
+    loaded = mv.load_model(path)
+    np.testing.assert_allclose(loaded.predict(mnist.test.images[:20], verbose=0),
+                               trained_model.predict(mnist.test.images[:20], verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_load_missing_model_says_how_to_create_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the main tutorial notebook"):
+        mv.load_model(tmp_path / "none.keras")
+
+
+@pytest.mark.parametrize("kwargs, error, text", [
+    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+    ({"learning_rate": -1e-4}, ValueError, "learning_rate must be a finite number > 0"),
+    ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite number > 0"),
+    ({"learning_rate": "fast"}, TypeError, "learning_rate must be a positive number"),
+])
+def test_trainer_rejects_bad_settings(mnist, kwargs, error, text):
+    with pytest.raises(error, match=text):
+        mv.Trainer(mv.build_cnn(), mnist.train, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, text", [
+    ({"conv_filters": (16, 0)}, ValueError, r"conv_filters\[1\] must be >= 1"),
+    ({"conv_filters": 16}, TypeError, "conv_filters must be a sequence"),
+    ({"fc_units": (12.5,)}, TypeError, r"fc_units\[0\] must be a whole number"),
+])
+def test_build_rejects_bad_sizes(kwargs, error, text):
+    with pytest.raises(error, match=text):
+        mv.build_cnn(**kwargs)

@@ -1,0 +1,75 @@
+"""The plots stage: every helper returns a Figure with the expected axes and labels."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import mnist_viz as mv
+
+
+def visible_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+
+
+def test_plot_images_labels(mnist):
+    fig = mv.plot_images(mnist.test.images[:9], mnist.test.cls[:9])
+    assert isinstance(fig, Figure) and len(fig.axes) == 9
+    assert [ax.get_xlabel() for ax in fig.axes][:3] == ["True: 7", "True: 2", "True: 1"]
+    fig = mv.plot_images(mnist.test.images[:9], mnist.test.cls[:9], np.zeros(9, int))
+    assert fig.axes[0].get_xlabel() == "True: 7, Pred: 0"
+
+
+def test_plot_images10_and_titles():
+    images = mv.noise_images(10, seed=0)
+    fig = mv.plot_images10(images, smooth=False, titles=[f"f{i}" for i in range(10)])
+    assert len(fig.axes) == 10
+    assert [ax.get_title() for ax in fig.axes] == [f"f{i}" for i in range(10)]
+    assert fig.axes[0].images[0].get_interpolation() == "nearest"
+    assert mv.plot_images10(images).axes[0].images[0].get_interpolation() == "spline16"
+
+
+def test_plot_image_grid_hides_spare_cells():
+    fig = mv.plot_image_grid(mv.noise_images(16, seed=0), ncols=6)
+    assert len(fig.axes) == 18 and len(visible_axes(fig)) == 16
+
+
+def test_plot_image_accepts_flat_or_square():
+    image = mv.noise_images(1, seed=0)[0]
+    assert len(mv.plot_image(image).axes) == 1
+    assert len(mv.plot_image(image.reshape(784)).axes) == 1
+
+
+def test_plot_example_errors_shows_only_errors(mnist):
+    cls_pred = mnist.test.cls[:50].copy()
+    cls_pred[[3, 10, 20]] = (cls_pred[[3, 10, 20]] + 1) % 10
+    fig = mv.plot_example_errors(mnist.test.images[:50], mnist.test.cls[:50], cls_pred)
+    labels = [ax.get_xlabel() for ax in visible_axes(fig)]
+    assert len(labels) == 3 and all("Pred" in label for label in labels)
+
+
+def test_confusion_matrix_counts(mnist):
+    cls_true = mnist.test.cls[:100]
+    fig = mv.plot_confusion_matrix(cls_true, cls_true)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Predicted class" and ax.get_ylabel() == "True class"
+    diagonal = [int(t.get_text()) for t in ax.texts][::11]
+    assert diagonal == np.bincount(cls_true, minlength=10).tolist()
+
+
+def test_flowchart_draws_both_loops():
+    texts = [t.get_text() for t in mv.plot_flowchart().axes[0].texts]
+    assert "1. Train the weights" in texts and "2. Optimise the input image" in texts
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: mv.plot_images(mv.noise_images(8), np.zeros(8, int)), ValueError, "exactly 9 images"),
+    (lambda: mv.plot_images10(mv.noise_images(9)), ValueError, "exactly 10 images"),
+    (lambda: mv.plot_images(mv.noise_images(9), np.zeros(8, int)), ValueError,
+     "cls_true must be 9 class numbers"),
+    (lambda: mv.plot_image(np.full((28, 28), np.nan)), ValueError, "NaN or infinite"),
+    (lambda: mv.plot_image(np.full((28, 28), 255.0)), ValueError, r"lie in \[0, 1\]"),
+    (lambda: mv.plot_image(np.zeros((27, 27))), ValueError, r"shape \(n, 784\) or \(n, 28, 28\)"),
+])
+def test_bad_images_are_explained(call, error, text):
+    with pytest.raises(error, match=text):
+        call()
