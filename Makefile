@@ -4,6 +4,7 @@
 #   make test     unit tests + nbval re-execution of every notebook
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
+#   make student  write the student edition of the exercises to build/student/
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +15,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBCONVERT := $(PY) -m jupyter nbconvert --ExecutePreprocessor.timeout=1800 \
              --ExecutePreprocessor.kernel_name=$(KERNEL)
 
-.PHONY: setup run execute test lab clean
+.PHONY: setup run execute test lab student clean
 
 setup: $(STAMP)
 
@@ -39,6 +40,9 @@ execute: setup
 test: setup
 	$(PY) -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg
+
+student: setup
+	$(PY) tools/student_edition.py notebooks/02_exercises.ipynb build/student/02_exercises.ipynb
 
 lab: setup
 	$(PY) -m jupyter lab notebooks

@@ -5,6 +5,7 @@ One module per stage, imports flowing one way:
     data      bytes on disk -> arrays (splits, one-hot labels, class numbers)
     model     arrays        -> a trained network (build, train, evaluate, cache)
     features  a network     -> the images it likes (gradient ascent on the input)
+    diagnostics             -> numbers about features (dead, redundant, restarts)
     plots     arrays        -> figures (never computes, never trains)
 
 The names below are the public interface the notebooks use.
@@ -12,10 +13,13 @@ The names below are the public interface the notebooks use.
 
 from mnist_viz.data import (MNIST, MNISTDataError, MNISTMissingError, Split, img_shape,
                             img_size, img_size_flat, load_mnist, num_channels, num_classes)
-from mnist_viz.model import (Trainer, build_cnn, classification_accuracy, default_model_path,
-                             load_model, predict_classes, save_model, train_reference_cnn)
-from mnist_viz.features import (AscentHistory, ascend, conv_layer_names, feature_objective,
-                                noise_images, optimize_image, optimize_images, print_progress)
+from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
+                             classification_accuracy, default_model_path, load_model,
+                             load_or_train_reference, predict_classes, save_model, train_cnn,
+                             train_reference_cnn)
+from mnist_viz.features import (AscentHistory, ascend, conv_layer_names, dense_layer_names,
+                                feature_objective, noise_images, optimize_image, optimize_images,
+                                print_progress)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_image, plot_image_grid, plot_images, plot_images10)
 
@@ -27,9 +31,10 @@ __all__ = [
     "img_size", "img_size_flat", "img_shape", "num_channels", "num_classes",
     # model
     "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
-    "save_model", "load_model", "default_model_path", "train_reference_cnn",
+    "save_model", "load_model", "default_model_path", "train_reference_cnn", "train_cnn",
+    "load_or_train_reference", "FAST_RECIPE", "REFERENCE_RECIPE",
     # features
-    "conv_layer_names", "noise_images", "ascend", "AscentHistory", "optimize_image",
+    "conv_layer_names", "dense_layer_names", "noise_images", "ascend", "AscentHistory", "optimize_image",
     "optimize_images", "print_progress", "feature_objective",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_example_errors",

@@ -7,6 +7,7 @@ TensorFlow is imported; set TF_CPP_MIN_LOG_LEVEL yourself to see its logs.
 """
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -37,5 +38,16 @@ else:
     with _native_stderr_silenced():
         import keras
         import tensorflow as tf
+
+
+class _ExpectedRetracing(logging.Filter):
+    """The feature ascent compiles one loop per (model, layer) on purpose, which
+    TensorFlow reports as "retracing" once a few layers have been visited."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_ExpectedRetracing())
 
 __all__ = ["keras", "tf"]

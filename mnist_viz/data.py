@@ -209,6 +209,16 @@ class Split:
     def __len__(self) -> int:
         return len(self.cls)
 
+    def with_seed(self, seed: int | None) -> "Split":
+        """The same data (arrays shared, not copied) with its own batch order."""
+        twin = object.__new__(Split)
+        twin.images, twin.cls, twin.labels = self.images, self.cls, self.labels
+        twin._rng = np.random.default_rng(seed)
+        twin._order = np.empty(0, dtype=np.int64)
+        twin._position = 0
+        twin.epochs_completed = 0
+        return twin
+
     def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``batch_size`` (images, one-hot labels) of a shuffled epoch.
 

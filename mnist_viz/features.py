@@ -31,19 +31,24 @@ def conv_layer_names(model: keras.Model) -> list[str]:
     return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
+def dense_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's fully connected layers, the output layer last."""
+    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
 def resolve_layer(model: keras.Model, conv_id: int | str | None) -> str:
-    """The layer name meant by ``conv_id``: an index into the conv layer list, a
-    conv layer's name, or None for the output layer (the logits)."""
+    """The layer name meant by ``conv_id``: an index into the conv layer list, the
+    name of a conv or dense layer, or None for the output layer (the logits)."""
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
     names = conv_layer_names(model)
     if conv_id is None:
         return _output_layer_name(model)
-    output = _output_layer_name(model)
     if isinstance(conv_id, str):
-        if conv_id in names or conv_id == output:
+        valid = names + dense_layer_names(model)
+        if conv_id in valid:
             return conv_id
-        raise ValueError(f"unknown layer {conv_id!r}; valid names: {names + [output]}, "
+        raise ValueError(f"unknown layer {conv_id!r}; valid names: {valid}, "
                          "or None for the output layer.")
     if isinstance(conv_id, bool) or not isinstance(conv_id, numbers.Integral):
         raise TypeError(f"conv_id must be an index into {names}, one of those names, or "
@@ -179,8 +184,9 @@ def optimize_images(model: keras.Model, conv_id: int | str | None = None,
     """Images that maximise each of ``features`` (default: the first 10) of a layer,
     all optimised together in one batch. Returns an array (n, 28, 28) in [0, 1].
 
-    ``conv_id`` is an index into :func:`conv_layer_names`, a conv layer's name,
-    or None for the output layer, whose features are the 10 digits' logits.
+    ``conv_id`` is an index into :func:`conv_layer_names`, the name of a conv or
+    dense layer, or None for the output layer, whose features are the digits' logits.
+    A dense layer's feature is one unit's value (before its ReLU).
     """
     layer_name = resolve_layer(model, conv_id)
     features = _check_features(model, layer_name, features)

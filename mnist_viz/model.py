@@ -23,6 +23,11 @@ from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_cl
 CACHE_DIR = Path(__file__).resolve().parent.parent / "cache" / "models"
 OUTPUT_LAYER = "layer_fc_out"
 
+# The main tutorial's recipe, and a faster one for experiments that train many
+# networks: a larger batch and learning rate reach about 98.8% in 800 iterations.
+REFERENCE_RECIPE = {"batch_size": 64, "learning_rate": 1e-4, "num_iterations": 10_000}
+FAST_RECIPE = {"batch_size": 256, "learning_rate": 2e-3, "num_iterations": 800}
+
 
 def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
@@ -73,7 +78,7 @@ class Trainer:
     """
 
     def __init__(self, model: keras.Model, split: Split, batch_size: int = 64,
-                 learning_rate: float = 1e-4, report_every: int = 100):
+                 learning_rate: float = 1e-4, report_every: int | None = 100):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if not isinstance(split, Split):
@@ -82,7 +87,8 @@ class Trainer:
         self.model = model
         self.split = split
         self.batch_size = check_positive_int("batch_size", batch_size, maximum=len(split))
-        self.report_every = check_positive_int("report_every", report_every)
+        self.report_every = (None if report_every is None
+                             else check_positive_int("report_every", report_every))
         self.optimizer = keras.optimizers.Adam(
             learning_rate=check_positive_float("learning_rate", learning_rate))
         self.loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
@@ -101,7 +107,7 @@ class Trainer:
     def optimize(self, num_iterations: int,
                  on_iteration: Callable[[int], None] | None = None) -> None:
         """Run ``num_iterations`` more steps, printing the training-batch accuracy
-        every ``report_every`` iterations.
+        every ``report_every`` iterations (never if it is None).
 
         ``on_iteration(total_iterations)`` is called after each completed step.
         An interrupt between steps leaves ``total_iterations`` equal to the
@@ -113,7 +119,7 @@ class Trainer:
             batch_accuracy = self._step(images, labels)
             i = self.total_iterations
             self.total_iterations += 1
-            if i % self.report_every == 0:
+            if self.report_every is not None and i % self.report_every == 0:
                 print(f"Optimization iteration: {i + 1:>6}, "
                       f"training accuracy: {float(batch_accuracy):>6.1%}")
             if on_iteration is not None:
@@ -163,8 +169,42 @@ def load_model(path: str | os.PathLike | None = None) -> keras.Model:
     return keras.models.load_model(path)
 
 
-def train_reference_cnn(split: Split, num_iterations: int = 10_000, seed: int = 0) -> keras.Model:
-    """Build and train the reference network with the tutorial's recipe."""
-    model = build_cnn(seed=seed)
-    Trainer(model, split).optimize(num_iterations)
+def train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
+              fc_units: Sequence[int] = (128,), recipe: dict | None = None,
+              seed: int = 0, report_every: int | None = None) -> keras.Model:
+    """Build a network (see :func:`build_cnn`) and train it with ``recipe``
+    (default :data:`FAST_RECIPE`): a dict of batch_size, learning_rate, num_iterations.
+
+    ``seed`` fixes both the initial weights and the order of the batches, so the
+    result does not depend on what was trained before.
+    """
+    recipe = dict(FAST_RECIPE if recipe is None else recipe)
+    model = build_cnn(conv_filters, fc_units, seed=seed)
+    trainer = Trainer(model, split.with_seed(seed), batch_size=recipe["batch_size"],
+                      learning_rate=recipe["learning_rate"], report_every=report_every)
+    trainer.optimize(recipe["num_iterations"])
+    return model
+
+
+def train_reference_cnn(split: Split, seed: int = 0) -> keras.Model:
+    """Build and train the reference network with the main tutorial's recipe."""
+    return train_cnn(split, recipe=REFERENCE_RECIPE, seed=seed, report_every=1000)
+
+
+def load_or_train_reference(split: Split, path: str | os.PathLike | None = None) -> keras.Model:
+    """The main tutorial's trained network from the cache, trained and cached if
+    missing. A cache file that cannot be loaded is reported in one line, never used,
+    and replaced by a freshly trained model."""
+    path = Path(path) if path is not None else default_model_path()
+    if path.is_file():
+        try:
+            return load_model(path)
+        except Exception as err:  # any unreadable file: report and retrain
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            print(f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.")
+    else:
+        print(f"No cached model at {path.name}; training the reference network "
+              "(about a minute on a laptop CPU).")
+    model = train_reference_cnn(split)
+    save_model(model, path)
     return model

@@ -73,7 +73,8 @@ def test_history_records_each_iteration(trained_model):
 @pytest.mark.parametrize("conv_id, error, text", [
     (2, ValueError, r"valid indices are 0..1"),
     (-1, ValueError, r"valid indices are 0..1"),
-    ("layer_conv9", ValueError, r"valid names: \['layer_conv1', 'layer_conv2', 'layer_fc_out'\]"),
+    ("layer_conv9", ValueError,
+     r"valid names: \['layer_conv1', 'layer_conv2', 'layer_fc1', 'layer_fc_out'\]"),
     (1.0, TypeError, "conv_id must be an index"),
 ])
 def test_bad_layers_are_explained(trained_model, conv_id, error, text):
@@ -95,3 +96,14 @@ def test_bad_features_are_explained(trained_model, conv_id, feature, text):
 def test_bad_iteration_counts(trained_model, n):
     with pytest.raises(ValueError, match="num_iterations must be >= 1"):
         mv.optimize_images(trained_model, 0, num_iterations=n)
+
+
+def test_dense_layers_can_be_targeted(trained_model):
+    assert mv.dense_layer_names(trained_model) == ["layer_fc1", "layer_fc_out"]
+    start = mv.noise_images(1, seed=3)
+    image = mv.optimize_image(trained_model, "layer_fc1", 7, num_iterations=15,
+                              show_progress=False, start=start)
+    assert (mv.feature_objective(trained_model, "layer_fc1", 7, image[None])[0]
+            > mv.feature_objective(trained_model, "layer_fc1", 7, start)[0])
+    with pytest.raises(ValueError, match=r"layer_fc1, which has 128 features: valid indices are 0..127"):
+        mv.optimize_image(trained_model, "layer_fc1", 128, show_progress=False)

@@ -1,0 +1,82 @@
+"""Numbers about features: which are dead, blank or redundant, and whether
+restarts of the image optimisation agree.
+
+These turn impressions from the pictures ("this feature looks unused") into
+counts that a reader can check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_viz._checks import check_images, check_positive_int
+from mnist_viz._tf import keras
+from mnist_viz.features import resolve_layer
+
+
+def silent_fraction(model: keras.Model, conv_id, images, batch_size: int = 1000) -> np.ndarray:
+    """Per feature of a layer: the fraction of ``images`` on which its ReLU output
+    is zero everywhere (the feature never fires on that image)."""
+    layer_name = resolve_layer(model, conv_id)
+    relu = model.get_layer(f"{layer_name}_relu")
+    images = check_images("images", images).reshape(len(images), -1)
+    batch_size = check_positive_int("batch_size", batch_size)
+    probe = keras.Model(model.inputs[0], relu.output)
+    silent = 0
+    for start in range(0, len(images), batch_size):
+        out = probe(images[start:start + batch_size], training=False).numpy()
+        peak = out.reshape(len(out), -1, out.shape[-1]).max(axis=1)
+        silent = silent + (peak <= 0).sum(axis=0)
+    return silent / len(images)
+
+
+def dead_features(silent: np.ndarray, threshold: float = 0.99) -> list[int]:
+    """Features silent on at least ``threshold`` of the images."""
+    return [int(i) for i in np.flatnonzero(np.asarray(silent) >= threshold)]
+
+
+def near_blank_features(optimised, start, tolerance: float = 0.05) -> list[int]:
+    """Features whose optimised image differs from its start by less than
+    ``tolerance`` per pixel on average: the ascent found nothing to do."""
+    change = np.abs(np.asarray(optimised) - np.asarray(start)).mean(axis=(1, 2))
+    return [int(i) for i in np.flatnonzero(change < tolerance)]
+
+
+def correlation_matrix(vectors) -> np.ndarray:
+    """Pearson correlation between rows; a constant row correlates 0 with all others."""
+    flat = np.asarray(vectors, dtype=np.float64).reshape(len(vectors), -1)
+    centred = flat - flat.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    corr = (centred / safe[:, None]) @ (centred / safe[:, None]).T
+    corr[norms == 0, :] = 0.0
+    corr[:, norms == 0] = 0.0
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def correlated_pairs(vectors, threshold: float = 0.9) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, r) with i < j whose rows correlate above ``threshold``."""
+    corr = correlation_matrix(vectors)
+    i, j = np.triu_indices(len(corr), k=1)
+    keep = corr[i, j] > threshold
+    return [(int(a), int(b), round(float(r), 3)) for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
+
+
+def filter_vectors(model: keras.Model, conv_id) -> np.ndarray:
+    """A layer's weights as one row per feature (a conv filter or a dense unit)."""
+    kernel = model.get_layer(resolve_layer(model, conv_id)).kernel.numpy()
+    return kernel.reshape(-1, kernel.shape[-1]).T
+
+
+def restart_agreement(images, groups) -> tuple[float, float]:
+    """Mean pairwise correlation of images in the same group, and in different groups.
+
+    With ``groups[i]`` the digit that image ``i`` was optimised for, a high
+    first number means restarts of one digit land in the same place.
+    """
+    groups = np.asarray(groups)
+    corr = correlation_matrix(images)
+    same = groups[:, None] == groups[None, :]
+    off_diagonal = ~np.eye(len(groups), dtype=bool)
+    return float(corr[same & off_diagonal].mean()), float(corr[~same].mean())

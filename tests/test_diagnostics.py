@@ -1,0 +1,81 @@
+"""Feature diagnostics, reproducible training for experiments, and the model cache."""
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+from mnist_viz import diagnostics
+
+
+def test_correlation_matrix_handles_constant_rows():
+    rows = np.array([[0, 1, 2, 3], [0, 2, 4, 6], [3, 2, 1, 0], [5, 5, 5, 5]], dtype=float)
+    corr = diagnostics.correlation_matrix(rows)
+    assert corr[0, 1] == pytest.approx(1.0) and corr[0, 2] == pytest.approx(-1.0)
+    assert corr[3, 0] == 0.0 and corr[3, 3] == 1.0
+    assert diagnostics.correlated_pairs(rows, threshold=0.9) == [(0, 1, 1.0)]
+
+
+def test_dead_and_near_blank_thresholds():
+    assert diagnostics.dead_features(np.array([0.0, 0.995, 1.0, 0.5])) == [1, 2]
+    start = np.full((3, 28, 28), 0.5, dtype=np.float32)
+    optimised = start.copy()
+    optimised[1] = 1.0
+    optimised[2, :5] = 0.6  # a tiny change: under 0.05 on average
+    assert diagnostics.near_blank_features(optimised, start) == [0, 2]
+
+
+def test_silent_fraction_finds_a_dead_filter(mnist):
+    model = mv.build_cnn(conv_filters=(4, 4), seed=0)
+    conv = model.get_layer("layer_conv1")
+    kernel, bias = conv.get_weights()
+    kernel[..., 2] = -np.abs(kernel[..., 2]) - 0.1  # negative on any non-negative image
+    bias[2] = -1.0
+    conv.set_weights([kernel, bias])
+    silent = diagnostics.silent_fraction(model, 0, mnist.test.images[:300], batch_size=128)
+    assert silent.shape == (4,)
+    assert silent[2] == 1.0 and diagnostics.dead_features(silent) == [2]
+
+
+def test_filter_vectors_one_row_per_feature(trained_model):
+    assert diagnostics.filter_vectors(trained_model, 0).shape == (16, 25)
+    assert diagnostics.filter_vectors(trained_model, "layer_fc1").shape == (128, 1764)
+
+
+def test_restart_agreement_separates_groups():
+    rng = np.random.default_rng(0)
+    prototypes = rng.uniform(size=(2, 28, 28))
+    images = np.concatenate([p + 0.1 * rng.normal(size=(5, 28, 28)) for p in prototypes])
+    same, different = diagnostics.restart_agreement(images, [0] * 5 + [1] * 5)
+    assert same > 0.8 and abs(different) < 0.2
+
+
+def test_with_seed_shares_data_and_fixes_order(mnist):
+    a, b = mnist.train.with_seed(3), mnist.train.with_seed(3)
+    assert a.images is mnist.train.images
+    np.testing.assert_array_equal(a.next_batch(32)[0], b.next_batch(32)[0])
+
+
+def test_train_cnn_does_not_depend_on_earlier_training(mnist):
+    recipe = {"batch_size": 64, "learning_rate": 1e-3, "num_iterations": 20}
+    first = mv.train_cnn(mnist.train, conv_filters=(4, 8), recipe=recipe, seed=5)
+    mnist.train.next_batch(1000)  # disturb the shared split
+    second = mv.train_cnn(mnist.train, conv_filters=(4, 8), recipe=recipe, seed=5)
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+
+
+def test_silent_trainer_prints_nothing(mnist, capsys):
+    mv.Trainer(mv.build_cnn(conv_filters=(2, 2)), mnist.train, report_every=None).optimize(3)
+    assert capsys.readouterr().out == ""
+
+
+def test_corrupted_cache_is_reported_and_replaced(tmp_path, mnist, capsys, monkeypatch):
+    path = tmp_path / "cnn.keras"
+    path.write_bytes(b"this is not a keras file")
+    stand_in = mv.build_cnn(conv_filters=(2, 2), seed=0)
+    monkeypatch.setattr(mv.model, "train_reference_cnn", lambda split: stand_in)
+    model = mv.load_or_train_reference(mnist.train, path)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "cnn.keras is unreadable" in out[0] and "retraining" in out[0]
+    assert model is stand_in
+    reloaded = mv.load_model(path)  # the bad file was replaced by a valid one
+    assert reloaded.count_params() == stand_in.count_params()
