@@ -12,25 +12,25 @@ import numbers
 import numpy as np
 
 
-def check_positive_int(name: str, value, maximum: int | None = None) -> int:
-    """A whole number >= 1 (and <= ``maximum`` when given)."""
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    """A whole number in [minimum, maximum] (no upper bound when ``maximum`` is None)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= 1, got {value!r} "
+        raise TypeError(f"{name} must be a whole number >= {minimum}, got {value!r} "
                         f"({type(value).__name__}).")
     upper = "" if maximum is None else f" and <= {maximum}"
-    if value < 1 or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be >= 1{upper}, got {value}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be >= {minimum}{upper}, got {value}.")
     return int(value)
+
+
+def check_positive_int(name: str, value, maximum: int | None = None) -> int:
+    """A whole number >= 1 (and <= ``maximum`` when given)."""
+    return check_int(name, value, 1, maximum)
 
 
 def check_non_negative_int(name: str, value) -> int:
     """A whole number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= 0, got {value!r} "
-                        f"({type(value).__name__}).")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}.")
-    return int(value)
+    return check_int(name, value, 0)
 
 
 def check_positive_float(name: str, value) -> float:
