@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_viz._files import publish
+
 # Data dimensions, named once and used everywhere.
 img_size = 28
 img_size_flat = img_size * img_size
@@ -177,7 +179,7 @@ def fetch(expected: IdxFile, data_dir: str | os.PathLike,
             with os.fdopen(fd, "wb") as dest:
                 _download(url, dest, progress)
             read_idx(tmp, expected)
-            os.replace(tmp, target)
+            publish(tmp, target)
             return target
         except (urllib.error.URLError, OSError, MNISTDataError) as err:
             problems.append(f"{url}: {err}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from mnist_viz._checks import (check_images, check_non_negative_int, check_positive_float,
                                check_positive_int, check_seed)
+from mnist_viz._files import publish
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_classes
 
@@ -154,7 +155,7 @@ def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Pat
     os.close(fd)
     try:
         model.save(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path

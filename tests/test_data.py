@@ -201,6 +201,7 @@ def test_download_from_a_mirror(server, tmp_path, tiny, capsys):
     np.testing.assert_array_equal(data.read_idx(path, spec), array)
     assert "tiny-images-idx3-ubyte.gz" in capsys.readouterr().err  # the progress bar
     assert sorted(p.name for p in dest.iterdir()) == [spec.filename]
+    assert path.stat().st_mode & 0o044 == 0o044
 
 
 def test_first_mirror_404_then_second(server, tmp_path, tiny):

@@ -70,6 +70,7 @@ def test_predict_classes_shape_and_batches(mnist, trained_model):
 def test_save_and_load_round_trip(tmp_path, mnist, trained_model):
     path = mv.save_model(trained_model, tmp_path / "cnn.keras")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.keras"]
+    assert path.stat().st_mode & 0o044 == 0o044
     loaded = mv.load_model(path)
     np.testing.assert_allclose(loaded.predict(mnist.test.images[:20], verbose=0),
                                trained_model.predict(mnist.test.images[:20], verbose=0),

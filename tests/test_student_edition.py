@@ -21,6 +21,11 @@ def pair(tmp_path_factory):
     return nbformat.read(EXERCISES, as_version=4), nbformat.read(target, as_version=4)
 
 
+def test_student_notebook_is_readable_by_others(tmp_path):
+    target = se.write_student_edition(EXERCISES, tmp_path / "s.ipynb")
+    assert target.stat().st_mode & 0o044 == 0o044  # not a private temporary file
+
+
 def test_student_notebook_is_valid(pair):
     nbformat.validate(pair[1])
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from mnist_viz._files import publish
+
 SOLUTION_TAG = "solution"
 CODE_PROMPT = "# Write your code here.\n"
 ANSWER_PROMPT = "*Write your answer here.*"
@@ -54,7 +56,7 @@ def write_student_edition(source: str | os.PathLike, target: str | os.PathLike) 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             nbformat.write(student, out)
-        os.replace(tmp, target)
+        publish(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
