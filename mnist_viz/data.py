@@ -8,12 +8,12 @@ file is fetched from public mirrors, verified, and only then moved into place.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_viz._files import publish
+from mnist_viz._files import atomic_write
 
 # Data dimensions, named once and used everywhere.
 img_size = 28
@@ -173,18 +173,14 @@ def fetch(expected: IdxFile, data_dir: str | os.PathLike,
     problems = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + expected.filename
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{expected.filename}.", dir=data_dir)
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as dest:
-                _download(url, dest, progress)
-            read_idx(tmp, expected)
-            publish(tmp, target)
+            with atomic_write(target) as tmp:
+                with open(tmp, "wb") as dest:
+                    _download(url, dest, progress)
+                read_idx(tmp, expected)
             return target
         except (urllib.error.URLError, OSError, MNISTDataError) as err:
             problems.append(f"{url}: {err}")
-        finally:
-            tmp.unlink(missing_ok=True)
     raise MNISTMissingError(
         f"{expected.filename} is missing from {data_dir} and could not be "
         "downloaded:\n  " + "\n  ".join(problems) +
@@ -203,6 +199,10 @@ class Split:
         self.images = (images.reshape(len(images), img_size_flat) / 255.0).astype(np.float32)
         self.cls = cls.astype(np.int64)
         self.labels = np.eye(num_classes, dtype=np.float32)[self.cls]
+        self._restart_batches(seed)
+
+    def _restart_batches(self, seed: int | None) -> None:
+        """Start a fresh, seeded sequence of shuffled epochs."""
         self._rng = np.random.default_rng(seed)
         self._order = np.empty(0, dtype=np.int64)
         self._position = 0
@@ -213,12 +213,8 @@ class Split:
 
     def with_seed(self, seed: int | None) -> "Split":
         """The same data (arrays shared, not copied) with its own batch order."""
-        twin = object.__new__(Split)
-        twin.images, twin.cls, twin.labels = self.images, self.cls, self.labels
-        twin._rng = np.random.default_rng(seed)
-        twin._order = np.empty(0, dtype=np.int64)
-        twin._position = 0
-        twin.epochs_completed = 0
+        twin = copy.copy(self)
+        twin._restart_batches(seed)
         return twin
 
     def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:

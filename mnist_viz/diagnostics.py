@@ -11,17 +11,16 @@ import numpy as np
 
 from mnist_viz._checks import check_images, check_positive_int
 from mnist_viz._tf import keras
-from mnist_viz.features import resolve_layer
+from mnist_viz.features import layer_output_model, resolve_layer
 
 
 def silent_fraction(model: keras.Model, conv_id, images, batch_size: int = 1000) -> np.ndarray:
     """Per feature of a layer: the fraction of ``images`` on which its ReLU output
     is zero everywhere (the feature never fires on that image)."""
     layer_name = resolve_layer(model, conv_id)
-    relu = model.get_layer(f"{layer_name}_relu")
     images = check_images("images", images).reshape(len(images), -1)
     batch_size = check_positive_int("batch_size", batch_size)
-    probe = keras.Model(model.inputs[0], relu.output)
+    probe = layer_output_model(model, f"{layer_name}_relu")
     silent = 0
     for start in range(0, len(images), batch_size):
         out = probe(images[start:start + batch_size], training=False).numpy()

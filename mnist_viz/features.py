@@ -69,6 +69,11 @@ def _output_layer_name(model: keras.Model) -> str:
         return model.layers[-1].name
 
 
+def layer_output_model(model: keras.Model, layer_name: str) -> keras.Model:
+    """A model from the input image to the named layer's output."""
+    return keras.Model(model.inputs[0], model.get_layer(layer_name).output)
+
+
 def num_features(model: keras.Model, layer_name: str) -> int:
     """How many features (channels or units) the named layer has."""
     return int(model.get_layer(layer_name).output.shape[-1])
@@ -235,7 +240,6 @@ def feature_objective(model: keras.Model, conv_id: int | str | None, feature: in
     layer_name = resolve_layer(model, conv_id)
     (feature,) = _check_features(model, layer_name, [feature])
     images = check_images("images", images).reshape(-1, img_size_flat)
-    probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
-    activations = probe(images, training=False)
+    activations = layer_output_model(model, layer_name)(images, training=False)
     one_hot = np.eye(num_features(model, layer_name), dtype=np.float32)[[feature] * len(images)]
     return _objective(activations, one_hot).numpy()

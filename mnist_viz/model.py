@@ -9,7 +9,6 @@ visualisation read a layer's output *before* the ReLU, as the reference did.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from mnist_viz._checks import (check_images, check_non_negative_int, check_positive_float,
                                check_positive_int, check_seed)
-from mnist_viz._files import publish
+from mnist_viz._files import atomic_write
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_classes
 
@@ -151,13 +150,8 @@ def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Pat
     if path.suffix != ".keras":
         raise ValueError(f"model files must end in .keras, got {str(path)!r}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         model.save(tmp)
-        publish(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 

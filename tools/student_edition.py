@@ -13,12 +13,11 @@ from __future__ import annotations
 import copy
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 
-from mnist_viz._files import publish
+from mnist_viz._files import atomic_write
 
 SOLUTION_TAG = "solution"
 CODE_PROMPT = "# Write your code here.\n"
@@ -52,13 +51,8 @@ def write_student_edition(source: str | os.PathLike, target: str | os.PathLike) 
     student = student_edition(nbformat.read(source, as_version=4))
     nbformat.validate(student)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            nbformat.write(student, out)
-        publish(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_write(target) as tmp:
+        nbformat.write(student, str(tmp))
     return target
 
 
