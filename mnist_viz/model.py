@@ -20,6 +20,7 @@ from mnist_viz._files import atomic_write
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_classes
 
+CACHE_ENV_VAR = "MNIST_VIZ_CACHE"
 CACHE_DIR = Path(__file__).resolve().parent.parent / "cache" / "models"
 OUTPUT_LAYER = "layer_fc_out"
 
@@ -140,8 +141,10 @@ def classification_accuracy(model: keras.Model, split: Split, batch_size: int = 
 
 
 def default_model_path(name: str = "cnn") -> Path:
-    """Where the cache keeps the model called ``name``."""
-    return CACHE_DIR / f"{name}.keras"
+    """Where the cache keeps the model called ``name``: ``$MNIST_VIZ_CACHE`` if
+    set, else the repository's cache/models."""
+    folder = Path(os.environ.get(CACHE_ENV_VAR) or CACHE_DIR).expanduser()
+    return folder / f"{name}.keras"
 
 
 def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Path:
@@ -166,7 +169,8 @@ def load_model(path: str | os.PathLike | None = None) -> keras.Model:
 
 def train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
               fc_units: Sequence[int] = (128,), recipe: dict | None = None,
-              seed: int = 0, report_every: int | None = None) -> keras.Model:
+              seed: int = 0, report_every: int | None = None,
+              kernel_size: int = 5) -> keras.Model:
     """Build a network (see :func:`build_cnn`) and train it with ``recipe``
     (default :data:`FAST_RECIPE`): a dict of batch_size, learning_rate, num_iterations.
 
@@ -174,7 +178,7 @@ def train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
     result does not depend on what was trained before.
     """
     recipe = dict(FAST_RECIPE if recipe is None else recipe)
-    model = build_cnn(conv_filters, fc_units, seed=seed)
+    model = build_cnn(conv_filters, fc_units, kernel_size=kernel_size, seed=seed)
     trainer = Trainer(model, split.with_seed(seed), batch_size=recipe["batch_size"],
                       learning_rate=recipe["learning_rate"], report_every=report_every)
     trainer.optimize(recipe["num_iterations"])
@@ -186,11 +190,14 @@ def train_reference_cnn(split: Split, seed: int = 0) -> keras.Model:
     return train_cnn(split, recipe=REFERENCE_RECIPE, seed=seed, report_every=1000)
 
 
-def load_or_train_reference(split: Split, path: str | os.PathLike | None = None) -> keras.Model:
-    """The main tutorial's trained network from the cache, trained and cached if
-    missing. A cache file that cannot be loaded is reported in one line, never used,
-    and replaced by a freshly trained model."""
-    path = Path(path) if path is not None else default_model_path()
+def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
+                  description: str) -> keras.Model:
+    """The model cached at ``path``, or ``train()``'s model, cached there.
+
+    A cache file that cannot be loaded is reported in one line, never used, and
+    replaced by a freshly trained model.
+    """
+    path = Path(path)
     if path.is_file():
         try:
             return load_model(path)
@@ -198,8 +205,15 @@ def load_or_train_reference(split: Split, path: str | os.PathLike | None = None)
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             print(f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.")
     else:
-        print(f"No cached model at {path.name}; training the reference network "
-              "(about a minute on a laptop CPU).")
-    model = train_reference_cnn(split)
+        print(f"No cached model at {path.name}; training {description}.")
+    model = train()
     save_model(model, path)
     return model
+
+
+def load_or_train_reference(split: Split, path: str | os.PathLike | None = None) -> keras.Model:
+    """The main tutorial's trained network from the cache, trained and cached if
+    missing or unreadable (see :func:`load_or_train`)."""
+    path = Path(path) if path is not None else default_model_path()
+    return load_or_train(lambda: train_reference_cnn(split), path,
+                         "the reference network (about a minute on a laptop CPU)")

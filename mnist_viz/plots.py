@@ -8,14 +8,18 @@ A notebook shows a returned figure when it is the cell's last expression.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from mnist_viz._checks import check_classes, check_images, check_positive_int
+from mnist_viz._files import atomic_write
 from mnist_viz.data import img_shape, num_classes
 
 
@@ -148,4 +152,68 @@ def plot_flowchart() -> Figure:
         ax.add_patch(FancyArrowPatch((centres[-1], y - 0.45), (centres[back_to], y - 0.45),
                                      connectionstyle="arc3,rad=-0.25", arrowstyle="-|>",
                                      mutation_scale=14, color="#333333"))
+    return fig
+
+
+def animate_ascent(frames, frame_steps: Sequence[int], titles: Sequence[str] | None = None,
+                   ncols: int = 10, interval_ms: int = 150) -> FuncAnimation:
+    """An animation of an ascent: ``frames`` (T, n, 28, 28) as a grid of ``n``
+    one-channel images per frame, the step number in the figure's title.
+    Show it in a notebook with ``IPython.display.HTML(anim.to_jshtml())`` or save
+    it with :func:`save_gif`."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[2:] != img_shape:
+        raise ValueError(f"frames must have shape (steps, n, 28, 28), got {frames.shape}.")
+    if len(frame_steps) != len(frames):
+        raise ValueError(f"frame_steps must have one entry per frame: {len(frames)} frames, "
+                         f"{len(frame_steps)} steps.")
+    for frame in frames:
+        check_images("frames", frame)
+    fig = plot_image_grid(frames[-1], ncols, titles)
+    shown = [ax.images[0] for ax in fig.axes if ax.images]
+    heading = fig.suptitle("")
+
+    def draw(t):
+        for artist, image in zip(shown, frames[t]):
+            artist.set_data(image)
+        heading.set_text(f"step {frame_steps[t]}")
+        return [*shown, heading]
+
+    fig.subplots_adjust(top=0.8)
+    draw(0)
+    return FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms, blit=False)
+
+
+def save_gif(animation: FuncAnimation, path: str | os.PathLike, fps: int = 8,
+             dpi: int = 60) -> Path:
+    """Write ``animation`` as a GIF, atomically (temporary file, then rename)."""
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"the animation file must end in .gif, got {str(path)!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(path.parent)!r} does not exist; create it "
+                                "first or choose another path.")
+    writer = PillowWriter(fps=check_positive_int("fps", fps))
+    dpi = check_positive_int("dpi", dpi)
+    with atomic_write(path) as tmp:
+        animation.save(tmp, writer=writer, dpi=dpi)
+    return path
+
+
+def plot_ascent_result(image, objective_curve, title: str) -> Figure:
+    """One optimised image beside the curve of its objective over the steps."""
+    image = check_images("image", np.reshape(image, (1, *img_shape)))[0]
+    curve = np.asarray(objective_curve, dtype=float)
+    if curve.ndim != 1 or len(curve) == 0:
+        raise ValueError(f"objective_curve must be a non-empty 1-D sequence, got shape "
+                         f"{curve.shape}.")
+    fig = Figure(figsize=(7, 3))
+    image_ax, curve_ax = fig.subplots(1, 2, width_ratios=[1, 1.6])
+    image_ax.imshow(image, cmap="binary", vmin=0, vmax=1, interpolation="nearest")
+    image_ax.set_title(title, fontsize=9)
+    _bare(image_ax)
+    curve_ax.plot(np.arange(1, len(curve) + 1), curve)
+    curve_ax.set_xlabel("step")
+    curve_ax.set_ylabel("objective")
+    fig.tight_layout()
     return fig

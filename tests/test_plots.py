@@ -73,3 +73,36 @@ def test_flowchart_draws_both_loops():
 def test_bad_images_are_explained(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+def test_animation_has_one_frame_per_snapshot_and_saves_a_gif(tmp_path):
+    frames = np.stack([np.full((3, 28, 28), v, np.float32) for v in (0.0, 0.5, 1.0)])
+    animation = mv.plots.animate_ascent(frames, [0, 10, 20], titles=["a", "b", "c"], ncols=3)
+    animation._func(2)
+    figure = animation._fig
+    assert figure._suptitle.get_text() == "step 20"
+    assert figure.axes[0].images[0].get_array().max() == 1.0
+    path = mv.plots.save_gif(animation, tmp_path / "ascent.gif")
+    from PIL import Image
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.mode in ("P", "L", "RGB", "RGBA")
+    assert [p.name for p in tmp_path.iterdir()] == ["ascent.gif"]  # no temporary left
+
+
+@pytest.mark.parametrize("frames, steps, message", [
+    (np.zeros((3, 28, 28)), [0, 1, 2], "frames must have shape"),
+    (np.zeros((2, 1, 28, 28)), [0], "one entry per frame"),
+    (np.full((1, 1, 28, 28), 2.0), [0], "lie in \\[0, 1\\]"),
+])
+def test_animation_rejects_bad_frames(frames, steps, message):
+    with pytest.raises(ValueError, match=message):
+        mv.plots.animate_ascent(frames, steps)
+
+
+def test_save_gif_needs_a_gif_path_in_an_existing_folder(tmp_path):
+    animation = mv.plots.animate_ascent(np.zeros((2, 1, 28, 28)), [0, 1], ncols=1)
+    mv.plots.save_gif(animation, tmp_path / "fine.gif")
+    with pytest.raises(ValueError, match="must end in .gif"):
+        mv.plots.save_gif(animation, tmp_path / "a.png")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        mv.plots.save_gif(animation, tmp_path / "missing" / "a.gif")

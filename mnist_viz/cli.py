@@ -1,0 +1,170 @@
+"""The command line: ``python -m mnist_viz gallery ...`` writes the images that one
+layer's features like, without opening a notebook.
+
+Bad arguments end in a one-line message on stderr and exit status 2, never a
+traceback; the checks run before any data is read or any network is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
+METHODS = ("reference", "regularized")
+GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
+
+DESCRIPTION = """\
+mnist-viz: train a small CNN on MNIST, then find the images it likes to see.
+
+command:
+  gallery   optimise one image per feature of a layer and write them to a folder
+
+Run "python -m mnist_viz gallery --help" for the gallery's options.
+"""
+
+GALLERY_HELP = """\
+Optimise one image for every feature of a layer of the tutorial's trained network
+(cached in cache/models/cnn.keras, or $MNIST_VIZ_CACHE; trained first, with
+progress, if missing) and write to OUT:
+
+  <layer>.png     the images as a grid, feature (or digit) number above each
+  <layer>.npy     float32 array (n_features, 28, 28) in [0, 1]; row i = feature i,
+                  for logits row i = digit i
+  summary.json    the model's test accuracy, method, settings and, for logits,
+                  the recognisability scores of the ten digits (an independent CNN
+                  and a logistic regression on pixels, out of 10)
+
+Every file is written to a temporary file first and then renamed, so a crash
+never leaves a half-written one behind.
+
+example:
+  python -m mnist_viz gallery --layer logits --method regularized --seed 0 --out gallery
+"""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class UsageError(ValueError):
+    """A bad command-line value, reported in one line with exit status 2."""
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid seed {text!r}: give a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for ``python -m mnist_viz``."""
+    parser = _OneLineParser(prog="python -m mnist_viz", description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    commands.required = True
+    gallery = commands.add_parser(
+        "gallery", help="write the images a layer's features like to a folder",
+        description=GALLERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    gallery.add_argument("--layer", required=True, choices=LAYERS,
+                         help="which layer's features: %(choices)s")
+    gallery.add_argument("--method", default="regularized", choices=METHODS,
+                         help="reference: the tutorial's 30 plain steps from noise; "
+                              "regularized: 200 Adam steps with jitter, scale, rotation, "
+                              "total variation, L1 and blur (default: %(default)s)")
+    gallery.add_argument("--seed", type=_seed, default=0,
+                         help="seed for the start images and random transforms "
+                              "(default: %(default)s)")
+    gallery.add_argument("--out", required=True, type=Path, metavar="DIR",
+                         help="output folder; created if its parent exists")
+    return parser
+
+
+def check_output_dir(out: Path) -> Path:
+    """The output folder, created if its parent exists; writable, or UsageError."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder to write into")
+    if not out.exists() and not out.parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: its parent folder {str(out.parent)!r} "
+                         "does not exist; create it first")
+    try:
+        out.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass  # the only reliable test of writability (root passes os.access)
+    except OSError as err:
+        raise UsageError(f"--out {str(out)!r} is not writable ({err.strerror}); choose "
+                         "a folder you can write to") from None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        out = check_output_dir(args.out)
+    except UsageError as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    summary = write_gallery(args.layer, args.method, args.seed, out)
+    print(f"Wrote {', '.join(summary['files'])} to {out}")
+    return 0
+
+
+def write_gallery(layer: str, method: str, seed: int, out: Path) -> dict:
+    """Optimise the images for ``layer`` with ``method`` and write the three files."""
+    from mnist_viz import features, regularized
+    from mnist_viz._files import atomic_write
+    from mnist_viz.data import load_mnist
+    from mnist_viz.model import classification_accuracy, load_or_train_reference
+    from mnist_viz.plots import plot_image_grid
+
+    started = time.perf_counter()
+    data = load_mnist()
+    model = load_or_train_reference(data.train)
+    layer_id = None if layer == "logits" else layer
+    n = features.num_features(model, features.resolve_layer(model, layer_id))
+    if method == "reference":
+        settings = {"steps": 30, "update": "std", "start": "noise", "priors": "none"}
+        images = features.optimize_images(model, layer_id, range(n), seed=seed)
+    else:
+        chosen = regularized.regularized_settings(model, layer_id)
+        settings = dataclasses.asdict(chosen)
+        print(f"Layer {layer}: optimising {n} images together, {chosen.steps} steps.")
+        images = regularized.visualize_layer(model, layer_id, settings=chosen, seed=seed,
+                                           report_every=50)
+    summary = {"layer": layer, "method": method, "seed": seed, "features": n,
+               "model_test_accuracy": classification_accuracy(model, data.test),
+               "settings": settings}
+    if layer == "logits":
+        from mnist_viz.recognizability import judge, load_judges
+
+        print("Judging the ten digits (independent CNN and logistic regression on pixels).")
+        summary["recognizability"] = judge(model, load_judges(data), images).summary()
+    titles = [str(i) for i in range(n)]
+    figure = plot_image_grid(images, GRID_COLUMNS[layer], titles, size=1.0)
+    with atomic_write(out / f"{layer}.png") as tmp:
+        figure.savefig(tmp, dpi=80)
+    with atomic_write(out / f"{layer}.npy") as tmp:
+        np.save(tmp, images.astype(np.float32))
+    summary["files"] = [f"{layer}.png", f"{layer}.npy", "summary.json"]
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    with atomic_write(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,67 @@
+"""An interactive explorer for students: pick a layer, a feature and the priors'
+strengths, and see the image that feature likes.
+
+:func:`explore_feature` does the work and returns a figure, so it can be called
+and tested without a browser; :func:`explorer` only wires it to ipywidgets.
+"""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from mnist_viz._checks import check_positive_int
+from mnist_viz._tf import keras
+from mnist_viz.features import conv_layer_names, dense_layer_names, num_features, resolve_layer
+from mnist_viz.plots import plot_ascent_result
+from mnist_viz.regularized import layer_objectives, regularized_settings, visualize
+
+
+def layer_choices(model: keras.Model) -> list[str]:
+    """The layers a student can pick: conv and dense layers, the output as 'logits'."""
+    return [*conv_layer_names(model), *dense_layer_names(model)[:-1], "logits"]
+
+
+def _layer_id(layer: str) -> str | None:
+    return None if layer == "logits" else layer
+
+
+def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 200,
+                    tv: float | None = None, l1: float | None = None,
+                    jitter: float | None = None, blur_every: int | None = None,
+                    seed: int = 0) -> Figure:
+    """Optimise one feature with the layer's regularised settings, changed by any
+    argument that is not None, and plot the image beside its objective curve."""
+    settings = regularized_settings(model, _layer_id(layer))
+    changes = {"steps": check_positive_int("steps", steps), "tv": tv, "l1": l1,
+               "jitter": jitter, "blur_every": blur_every}
+    settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
+    objectives = layer_objectives(model, _layer_id(layer), [feature],
+                                  contrast=settings.contrast)
+    result = visualize(model, objectives, settings, seed)
+    return plot_ascent_result(result.images[0], result.objective[:, 0],
+                              f"{layer}, feature {feature}")
+
+
+def explorer(model: keras.Model):
+    """An ipywidgets panel around :func:`explore_feature`; the feature slider's
+    range follows the chosen layer."""
+    import ipywidgets as widgets
+
+    layer = widgets.Dropdown(options=layer_choices(model), value="logits", description="layer")
+    feature = widgets.IntSlider(value=0, min=0, max=9, description="feature")
+    steps = widgets.IntSlider(value=200, min=10, max=400, step=10, description="steps")
+    tv = widgets.FloatLogSlider(value=0.05, base=10, min=-5, max=0, description="TV")
+    l1 = widgets.FloatLogSlider(value=0.1, base=10, min=-5, max=0, description="L1")
+    jitter = widgets.FloatSlider(value=2.0, min=0.0, max=4.0, step=0.5, description="jitter")
+    blur_every = widgets.IntSlider(value=10, min=0, max=50, description="blur every")
+
+    def follow_layer(change):
+        settings = regularized_settings(model, _layer_id(change["new"]))
+        feature.max = num_features(model, resolve_layer(model, _layer_id(change["new"]))) - 1
+        tv.value, l1.value = max(settings.tv, 1e-5), max(settings.l1, 1e-5)
+
+    layer.observe(follow_layer, names="value")
+    return widgets.interactive(
+        lambda **kw: explore_feature(model, **kw), {"manual": True, "manual_name": "Run"},
+        layer=layer, feature=feature, steps=steps, tv=tv, l1=l1, jitter=jitter,
+        blur_every=blur_every)

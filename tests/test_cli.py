@@ -1,0 +1,98 @@
+"""The command line: galleries written to a folder, one-line errors for bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+from mnist_viz import cli
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory, trained_model):
+    """A cache folder holding the quickly trained test model (and it as the judge)."""
+    folder = tmp_path_factory.mktemp("cache")
+    mv.save_model(trained_model, folder / "cnn.keras")
+    mv.save_model(trained_model, folder / "judge_cnn.keras")
+    return folder
+
+
+def _run(args, cache):
+    os.environ["MNIST_VIZ_CACHE"] = str(cache)
+    try:
+        return cli.main(args)
+    finally:
+        del os.environ["MNIST_VIZ_CACHE"]
+
+
+@pytest.mark.parametrize("layer, n, method", [("layer_conv1", 16, "reference"),
+                                              ("layer_fc1", 128, "regularized")])
+def test_gallery_writes_images_array_and_summary(tmp_path, model_cache, layer, n, method):
+    out = tmp_path / "gallery"  # created by the command, its parent exists
+    assert _run(["gallery", "--layer", layer, "--method", method, "--seed", "3",
+                 "--out", str(out)], model_cache) == 0
+    images = np.load(out / f"{layer}.npy")
+    assert images.shape == (n, 28, 28) and images.dtype == np.float32
+    assert 0 <= images.min() and images.max() <= 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["layer"] == layer and summary["method"] == method and summary["seed"] == 3
+    assert summary["features"] == n and 0.5 < summary["model_test_accuracy"] <= 1
+    assert (out / f"{layer}.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
+
+
+def test_logits_gallery_is_judged(tmp_path, model_cache):
+    args = ["gallery", "--layer", "logits", "--seed", "1", "--out"]
+    assert _run(args + [str(tmp_path / "a")], model_cache) == 0
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["settings"]["steps"] == 200 and summary["method"] == "regularized"
+    scores = summary["recognizability"]
+    assert scores["images"] == 10 and 0 <= scores["cnn_judge_correct"] <= 10
+    assert 0 <= scores["pixel_judge_correct"] <= 10
+    digits = np.load(tmp_path / "a" / "logits.npy")
+    assert digits.shape == (10, 28, 28) and digits.max() > 0.5  # ink was drawn
+
+
+@pytest.mark.parametrize("args, message", [
+    (["gallery", "--layer", "layer_conv3", "--out", "OUT"], "invalid choice: 'layer_conv3'"),
+    (["gallery", "--layer", "logits", "--method", "dream", "--out", "OUT"],
+     "invalid choice: 'dream'"),
+    (["gallery", "--layer", "logits", "--seed", "abc", "--out", "OUT"], "invalid seed 'abc'"),
+    (["gallery", "--layer", "logits", "--seed", "-1", "--out", "OUT"], "invalid seed -1"),
+    (["gallery", "--layer", "logits"], "the following arguments are required: --out"),
+    (["gallery", "--out", "OUT"], "the following arguments are required: --layer"),
+    (["collage"], "invalid choice: 'collage'"),
+    (["gallery", "--layer", "logits", "--out", "MISSING/deeper"], "does not exist"),
+    (["gallery", "--layer", "logits", "--out", "FILE"], "is a file"),
+    (["gallery", "--layer", "logits", "--out", "/proc/mnist-viz"], "is not writable"),
+])
+def test_bad_arguments_give_one_line_and_status_2(tmp_path, capsys, args, message):
+    (tmp_path / "file").write_text("not a folder")
+    replace = {"OUT": str(tmp_path / "out"), "MISSING/deeper": str(tmp_path / "no" / "deeper"),
+               "FILE": str(tmp_path / "file")}
+    args = [replace.get(a, a) for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(cli.main(args))
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in captured.err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_module_help_and_errors_from_a_real_process():
+    run = [sys.executable, "-m", "mnist_viz"]
+    helped = subprocess.run(run + ["gallery", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0
+    for word in ("--layer", "--method", "--seed", "--out", "summary.json", "logits"):
+        assert word in helped.stdout
+    top = subprocess.run(run + ["--help"], capture_output=True, text=True)
+    assert top.returncode == 0 and "gallery" in top.stdout
+    bad = subprocess.run(run + ["gallery", "--layer", "conv9", "--out", "x"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,62 @@
+"""The recognisability score: judges that did not make the images."""
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+from mnist_viz import recognizability as rc
+
+
+@pytest.fixture(scope="module")
+def judges(mnist, trained_model):
+    """Quick stand-ins: the test model as CNN judge, pixels fit on 3,000 digits."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import NearestNeighbors
+
+    subset = mnist.train.images[:3000], mnist.train.cls[:3000]
+    return rc.Judges(trained_model, LogisticRegression(C=0.1, max_iter=200).fit(*subset),
+                     NearestNeighbors(n_neighbors=1).fit(subset[0]))
+
+
+def _one_of_each_digit(split):
+    return split.images[[np.flatnonzero(split.cls == d)[0] for d in range(10)]]
+
+
+def test_real_digits_are_recognised_and_noise_is_not(mnist, trained_model, judges):
+    verdict = rc.judge(trained_model, judges, _one_of_each_digit(mnist.test))
+    assert verdict.cnn_correct >= 9 and verdict.pixels_correct >= 8
+    noise = rc.judge(trained_model, judges, mv.noise_images(10, seed=0))
+    assert noise.cnn_correct <= 3 and noise.pixels_correct <= 3
+
+
+def test_distance_is_zero_for_a_training_digit(mnist, trained_model, judges):
+    digits = mnist.train.images[:10]
+    verdict = rc.judge(trained_model, judges, digits, intended=mnist.train.cls[:10])
+    np.testing.assert_allclose(verdict.nearest_distance, 0, atol=1e-3)
+    assert np.all((verdict.confidence > 0) & (verdict.confidence <= 1))
+
+
+def test_summary_and_means_are_plain_numbers(mnist, trained_model, judges):
+    digits = _one_of_each_digit(mnist.test)
+    verdicts = rc.score_restarts(trained_model, judges, np.stack([digits, digits]))
+    means = rc.mean_scores(verdicts)
+    assert means["restarts"] == 2
+    assert means["cnn_judge_mean"] == verdicts[0].cnn_correct
+    assert means["cnn_judge_per_restart"] == [verdicts[0].cnn_correct] * 2
+    summary = verdicts[0].summary()
+    assert summary["images"] == 10 and isinstance(summary["pixel_judge_correct"], int)
+
+
+def test_judge_needs_intended_digits_unless_there_are_ten(mnist, trained_model, judges):
+    with pytest.raises(ValueError, match="give intended digits for 3 images"):
+        rc.judge(trained_model, judges, mnist.test.images[:3])
+    with pytest.raises(ValueError, match="digit_sets must have shape"):
+        rc.score_restarts(trained_model, judges, mnist.test.images[:10].reshape(10, 28, 28))
+
+
+def test_the_judge_cnn_differs_from_the_generator():
+    judge = mv.build_cnn(seed=rc.JUDGE_SEED, **rc.JUDGE_ARCHITECTURE)
+    reference = mv.build_cnn()
+    assert judge.count_params() != reference.count_params()
+    assert judge.get_layer("layer_conv1").kernel_size != reference.get_layer(
+        "layer_conv1").kernel_size
