@@ -142,3 +142,18 @@ def mean_scores(verdicts: list[Verdict]) -> dict:
             "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
             "nearest_training_distance_mean": float(
                 np.mean([v.nearest_distance.mean() for v in verdicts]))}
+
+
+def score_table(rows: dict) -> str:
+    """A Markdown table of :func:`mean_scores` results, one row per method name."""
+    lines = ["| method | CNN judge (of 10) | pixel judge (of 10) | generator's confidence "
+             "| distance to nearest training digit |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, scores in rows.items():
+        lines.append(f"| {name} | {scores['cnn_judge_mean']:.1f} "
+                     f"({', '.join(map(str, scores['cnn_judge_per_restart']))}) "
+                     f"| {scores['pixel_judge_mean']:.1f} "
+                     f"({', '.join(map(str, scores['pixel_judge_per_restart']))}) "
+                     f"| {scores['generator_confidence_mean']:.1%} "
+                     f"| {scores['nearest_training_distance_mean']:.1f} |")
+    return "\n".join(lines)

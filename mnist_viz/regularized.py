@@ -230,17 +230,17 @@ def apply_transforms(images, transforms):
 
 def total_variation(images):
     """Per image: the sum of absolute differences between neighbouring pixels."""
-    return tf.image.total_variation(images)
+    return tf.image.total_variation(tf.convert_to_tensor(images, tf.float32))
 
 
 def l2_penalty(images):
     """Per image: the sum of squared pixel values (ink, counted smoothly)."""
-    return tf.reduce_sum(tf.square(images), axis=[1, 2, 3])
+    return tf.reduce_sum(tf.square(tf.convert_to_tensor(images, tf.float32)), axis=[1, 2, 3])
 
 
 def l1_penalty(images):
     """Per image: the sum of absolute pixel values (ink, counted sparsely)."""
-    return tf.reduce_sum(tf.abs(images), axis=[1, 2, 3])
+    return tf.reduce_sum(tf.abs(tf.convert_to_tensor(images, tf.float32)), axis=[1, 2, 3])
 
 
 PENALTIES: dict[str, Callable] = {"tv": total_variation, "l2": l2_penalty, "l1": l1_penalty}
