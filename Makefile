@@ -5,17 +5,19 @@
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
 #   make student  write the student edition of the exercises to build/student/
+#   make bench    measure speed side by side with the alternatives -> build/bench.md
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mnist-viz-setup
+BENCH_STAMP := $(VENV)/.mnist-viz-bench
 KERNEL := mnist-viz
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBCONVERT := $(PY) -m jupyter nbconvert --ExecutePreprocessor.timeout=1800 \
              --ExecutePreprocessor.kernel_name=$(KERNEL)
 
-.PHONY: setup run execute test lab student clean
+.PHONY: setup run execute test lab student bench clean
 
 setup: $(STAMP)
 
@@ -43,6 +45,14 @@ test: setup
 
 student: setup
 	$(PY) tools/student_edition.py notebooks/02_exercises.ipynb build/student/02_exercises.ipynb
+
+# tf-keras-vis is installed for the comparison only; the package never imports it.
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/bench.py
 
 lab: setup
 	$(PY) -m jupyter lab notebooks

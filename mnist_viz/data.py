@@ -223,11 +223,15 @@ class Split:
         Every image is used once per epoch; a batch that crosses the end of an
         epoch is completed from the start of a freshly shuffled one.
         """
+        index = self.next_batch_indices(batch_size)
+        return self.images[index], self.labels[index]
+
+    def next_batch_indices(self, batch_size: int) -> np.ndarray:
+        """The row numbers of the next batch, as :meth:`next_batch` would take them."""
         from mnist_viz._checks import check_positive_int
 
         check_positive_int("batch_size", batch_size, maximum=len(self))
-        index = self._take(batch_size)
-        return self.images[index], self.labels[index]
+        return self._take(batch_size)
 
     def _take(self, n: int) -> np.ndarray:
         parts = []

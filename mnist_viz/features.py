@@ -127,41 +127,49 @@ def _objective(activations, one_hot):
     return tf.reduce_sum(activations * one_hot, axis=-1)
 
 
-def _ascent_function(model: keras.Model, layer_name: str):
-    """A compiled ascent loop for one layer, built once per model and layer."""
+def _ascent_function(model: keras.Model, layer_name: str, record: bool = True):
+    """A compiled ascent loop for one layer, built once per model, layer and
+    ``record`` (whether to keep the per-iteration history, which costs a pass
+    through the rest of the network)."""
     per_model = _compiled_ascents.setdefault(model, {})
-    if layer_name in per_model:
-        return per_model[layer_name]
-    feature_model = keras.Model(model.inputs[0],
-                                [model.get_layer(layer_name).output, model.outputs[0]])
+    if (layer_name, record) in per_model:
+        return per_model[layer_name, record]
+    outputs = [model.get_layer(layer_name).output] + ([model.outputs[0]] if record else [])
+    feature_model = keras.Model(model.inputs[0], outputs)
+
+    def probe(flat_images):  # always a list: [activations] or [activations, logits]
+        return feature_model(flat_images) if record else [feature_model(flat_images)]
 
     @tf.function(reduce_retracing=True)
     def ascend(images, one_hot, num_iterations):
         n = tf.shape(images)[0]
-        records = [tf.TensorArray(tf.float32, size=num_iterations) for _ in range(6)]
+        records = [tf.TensorArray(tf.float32, size=num_iterations if record else 0)
+                   for _ in range(6)]
         for i in tf.range(num_iterations):
             with tf.GradientTape() as tape:
                 tape.watch(images)
-                activations, logits = feature_model(tf.reshape(images, (n, img_size_flat)))
-                objective = _objective(activations, one_hot)
+                outputs = probe(tf.reshape(images, (n, img_size_flat)))
+                objective = _objective(outputs[0], one_hot)
                 total = tf.reduce_sum(objective)  # images are independent: one gradient each
             grad = tape.gradient(total, images)
             std = tf.math.reduce_std(grad, axis=[1, 2])
             step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
             images = tf.clip_by_value(images + step[:, None, None] * grad, 0.0, 1.0)
-            probs = tf.nn.softmax(logits)
-            values = (objective, tf.cast(tf.argmax(probs, axis=1), tf.float32),
-                      tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=[1, 2]),
-                      tf.reduce_max(grad, axis=[1, 2]), step)
-            records = [r.write(i, v) for r, v in zip(records, values)]
-        return images, [r.stack() for r in records]
+            if record:
+                probs = tf.nn.softmax(outputs[1])
+                values = (objective, tf.cast(tf.argmax(probs, axis=1), tf.float32),
+                          tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=[1, 2]),
+                          tf.reduce_max(grad, axis=[1, 2]), step)
+                records = [r.write(i, v) for r, v in zip(records, values)]
+        return images, [r.stack() for r in records] if record else []
 
-    per_model[layer_name] = ascend
+    per_model[layer_name, record] = ascend
     return ascend
 
 
 def ascend(model: keras.Model, conv_id: int | str | None, features: Sequence[int],
-           start: np.ndarray, num_iterations: int = 30) -> tuple[np.ndarray, AscentHistory]:
+           start: np.ndarray, num_iterations: int = 30,
+           record: bool = True) -> tuple[np.ndarray, AscentHistory | None]:
     """Gradient ascent for several features at once, one start image each.
 
     Image ``i`` is optimised for ``features[i]``; all images share one gradient
@@ -169,15 +177,18 @@ def ascend(model: keras.Model, conv_id: int | str | None, features: Sequence[int
     deviation + 1e-8), and pixels are clipped to [0, 1] after every step.
 
     Returns:
-        The optimised images, shape (n, 28, 28), and the per-iteration history.
+        The optimised images, shape (n, 28, 28), and the per-iteration history
+        (None with ``record=False``, which skips the history for speed).
     """
     layer_name = resolve_layer(model, conv_id)
     features = _check_features(model, layer_name, features)
     start = check_images("start", start, count=len(features))
     num_iterations = check_positive_int("num_iterations", num_iterations)
     one_hot = np.eye(num_features(model, layer_name), dtype=np.float32)[features]
-    run = _ascent_function(model, layer_name)
+    run = _ascent_function(model, layer_name, bool(record))
     images, records = run(tf.constant(start), tf.constant(one_hot), tf.constant(num_iterations))
+    if not record:
+        return images.numpy(), None
     history = AscentHistory(*(r.numpy() for r in records))
     history.predicted = history.predicted.astype(np.int64)
     return images.numpy(), history
@@ -199,7 +210,7 @@ def optimize_images(model: keras.Model, conv_id: int | str | None = None,
         start = noise_images(len(features), seed)
     print(f"Layer {layer_name}: optimising {len(features)} images together, "
           f"{num_iterations} iterations.")
-    images, _ = ascend(model, layer_name, features, start, num_iterations)
+    images, _ = ascend(model, layer_name, features, start, num_iterations, record=False)
     return images
 
 

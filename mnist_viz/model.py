@@ -25,9 +25,13 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / "cache" / "models"
 OUTPUT_LAYER = "layer_fc_out"
 
 # The main tutorial's recipe, and a faster one for experiments that train many
-# networks: a larger batch and learning rate reach about 98.8% in 800 iterations.
-REFERENCE_RECIPE = {"batch_size": 64, "learning_rate": 1e-4, "num_iterations": 10_000}
-FAST_RECIPE = {"batch_size": 256, "learning_rate": 2e-3, "num_iterations": 800}
+# networks: a larger batch and a 40x larger learning rate that decays to zero
+# along a cosine reach about 99.3% in 1,500 iterations (under 4 epochs).
+REFERENCE_RECIPE = {"batch_size": 64, "learning_rate": 1e-4, "num_iterations": 10_000,
+                    "schedule": "constant"}
+FAST_RECIPE = {"batch_size": 128, "learning_rate": 4e-3, "num_iterations": 1500,
+               "schedule": "cosine"}
+SCHEDULES = ("constant", "cosine")
 
 
 def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
@@ -74,12 +78,18 @@ class Trainer:
     """Trains a model in mini-batches and, like the reference, continues where
     the last call stopped: the iteration count and Adam's state are kept.
 
+    For speed, ``steps_per_call`` steps run inside one compiled call, with the
+    training set held as tensors and each batch gathered in the graph. The
+    batches are exactly those of ``split.next_batch``, in the same order, so the
+    result does not depend on ``steps_per_call``.
+
     Attributes:
-        total_iterations: optimisation steps done so far, over all calls.
+        total_iterations: optimisation steps applied so far, over all calls.
     """
 
     def __init__(self, model: keras.Model, split: Split, batch_size: int = 64,
-                 learning_rate: float = 1e-4, report_every: int | None = 100):
+                 learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4,
+                 report_every: int | None = 100, steps_per_call: int = 50):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if not isinstance(split, Split):
@@ -90,11 +100,21 @@ class Trainer:
         self.batch_size = check_positive_int("batch_size", batch_size, maximum=len(split))
         self.report_every = (None if report_every is None
                              else check_positive_int("report_every", report_every))
-        self.optimizer = keras.optimizers.Adam(
-            learning_rate=check_positive_float("learning_rate", learning_rate))
+        self.steps_per_call = check_positive_int("steps_per_call", steps_per_call)
+        if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            learning_rate = check_positive_float("learning_rate", learning_rate)
+        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self.optimizer.build(model.trainable_variables)
         self.loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
-        self.total_iterations = 0
-        self._step = tf.function(self._train_step, reduce_retracing=True)
+        self._images = tf.constant(split.images)
+        self._labels = tf.constant(split.labels)
+        self._steps = tf.function(self._train_steps, reduce_retracing=True)
+
+    @property
+    def total_iterations(self) -> int:
+        # Adam counts its own updates inside the compiled call, so the count is
+        # right even when an interrupt lands between a call and the next line.
+        return int(self.optimizer.iterations.numpy())
 
     def _train_step(self, images, labels):
         with tf.GradientTape() as tape:
@@ -105,24 +125,44 @@ class Trainer:
         hits = tf.equal(tf.argmax(logits, axis=1), tf.argmax(labels, axis=1))
         return tf.reduce_mean(tf.cast(hits, tf.float32))
 
+    def _train_steps(self, images, labels, batch_indices):
+        """One step per row of ``batch_indices``; the batch accuracy of each."""
+        count = tf.shape(batch_indices)[0]
+        accuracies = tf.TensorArray(tf.float32, size=count)
+        for i in tf.range(count):
+            rows = batch_indices[i]
+            accuracies = accuracies.write(
+                i, self._train_step(tf.gather(images, rows), tf.gather(labels, rows)))
+        return accuracies.stack()
+
+    def _next_call_size(self, remaining: int) -> int:
+        size = min(self.steps_per_call, remaining)
+        if self.report_every is not None:  # never run past the next report
+            size = min(size, self.report_every - self.total_iterations % self.report_every)
+        return size
+
     def optimize(self, num_iterations: int,
                  on_iteration: Callable[[int], None] | None = None) -> None:
         """Run ``num_iterations`` more steps, printing the training-batch accuracy
         every ``report_every`` iterations (never if it is None).
 
-        ``on_iteration(total_iterations)`` is called after each completed step.
-        An interrupt between steps leaves ``total_iterations`` equal to the
-        steps actually applied, so a later call continues correctly.
+        ``on_iteration(total_iterations)`` is called after each compiled call
+        (every ``steps_per_call`` steps, or fewer at a report or at the end).
+        An interrupt leaves ``total_iterations`` equal to the steps actually
+        applied and the model usable, so a later call continues correctly.
         """
         num_iterations = check_non_negative_int("num_iterations", num_iterations)
-        for _ in range(num_iterations):
-            images, labels = self.split.next_batch(self.batch_size)
-            batch_accuracy = self._step(images, labels)
-            i = self.total_iterations
-            self.total_iterations += 1
-            if self.report_every is not None and i % self.report_every == 0:
-                print(f"Optimization iteration: {i + 1:>6}, "
-                      f"training accuracy: {float(batch_accuracy):>6.1%}")
+        remaining = num_iterations
+        while remaining > 0:
+            size = self._next_call_size(remaining)
+            first = self.total_iterations
+            indices = np.stack([self.split.next_batch_indices(self.batch_size)
+                                for _ in range(size)])
+            accuracies = self._steps(self._images, self._labels, tf.constant(indices))
+            remaining -= size
+            if self.report_every is not None and first % self.report_every == 0:
+                print(f"Optimization iteration: {first + 1:>6}, "
+                      f"training accuracy: {float(accuracies[0]):>6.1%}")
             if on_iteration is not None:
                 on_iteration(self.total_iterations)
 
@@ -177,12 +217,42 @@ def train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
     ``seed`` fixes both the initial weights and the order of the batches, so the
     result does not depend on what was trained before.
     """
-    recipe = dict(FAST_RECIPE if recipe is None else recipe)
+    recipe = check_recipe(FAST_RECIPE if recipe is None else recipe)
     model = build_cnn(conv_filters, fc_units, kernel_size=kernel_size, seed=seed)
-    trainer = Trainer(model, split.with_seed(seed), batch_size=recipe["batch_size"],
-                      learning_rate=recipe["learning_rate"], report_every=report_every)
+    trainer = recipe_trainer(model, split.with_seed(seed), recipe, report_every)
     trainer.optimize(recipe["num_iterations"])
     return model
+
+
+def check_recipe(recipe) -> dict:
+    """A complete recipe: batch_size, learning_rate, num_iterations and schedule
+    (one of :data:`SCHEDULES`; "constant" when left out)."""
+    if not isinstance(recipe, dict):
+        raise TypeError(f"recipe must be a dict like FAST_RECIPE, got {type(recipe).__name__}.")
+    required = {"batch_size", "learning_rate", "num_iterations"}
+    known = required | {"schedule"}
+    if not required <= set(recipe) or not set(recipe) <= known:
+        raise ValueError(f"recipe must have the keys {sorted(required)} and optionally "
+                         f"'schedule', got {sorted(recipe)}.")
+    recipe = {"schedule": "constant", **recipe}
+    if recipe["schedule"] not in SCHEDULES:
+        raise ValueError(f"recipe schedule must be one of {SCHEDULES}, got "
+                         f"{recipe['schedule']!r}.")
+    check_positive_int("num_iterations", recipe["num_iterations"])
+    check_positive_float("learning_rate", recipe["learning_rate"])
+    return recipe
+
+
+def recipe_trainer(model: keras.Model, split: Split, recipe: dict,
+                   report_every: int | None = None) -> Trainer:
+    """A :class:`Trainer` set up as ``recipe`` says (see :func:`check_recipe`)."""
+    recipe = check_recipe(recipe)
+    learning_rate = recipe["learning_rate"]
+    if recipe["schedule"] == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate,
+                                                               recipe["num_iterations"])
+    return Trainer(model, split, batch_size=recipe["batch_size"],
+                   learning_rate=learning_rate, report_every=report_every)
 
 
 def train_reference_cnn(split: Split, seed: int = 0) -> keras.Model:

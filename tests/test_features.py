@@ -107,3 +107,11 @@ def test_dense_layers_can_be_targeted(trained_model):
             > mv.feature_objective(trained_model, "layer_fc1", 7, start)[0])
     with pytest.raises(ValueError, match=r"layer_fc1, which has 128 features: valid indices are 0..127"):
         mv.optimize_image(trained_model, "layer_fc1", 128, show_progress=False)
+
+
+def test_ascent_without_history_gives_the_same_images(trained_model):
+    start = mv.noise_images(3, seed=2)
+    with_history, history = mv.ascend(trained_model, 1, [0, 1, 2], start, 10)
+    without, none = mv.ascend(trained_model, 1, [0, 1, 2], start, 10, record=False)
+    assert none is None and history.objective.shape == (10, 3)
+    np.testing.assert_array_equal(with_history, without)

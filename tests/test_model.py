@@ -52,6 +52,50 @@ def test_trainer_continues_where_it_stopped(mnist, capsys):
         "Optimization iteration:     81"]
 
 
+def test_steps_per_call_changes_speed_not_results(mnist):
+    """Several steps per compiled call train on the same batches as one per call."""
+    weights = []
+    for steps_per_call in (1, 7, 50):
+        model = mv.build_cnn(seed=5)
+        trainer = mv.Trainer(model, mnist.train.with_seed(5), report_every=None,
+                             steps_per_call=steps_per_call)
+        trainer.optimize(60)
+        assert trainer.total_iterations == 60
+        weights.append(model.get_weights())
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_on_iteration_sees_each_compiled_call(mnist):
+    trainer = mv.Trainer(mv.build_cnn(seed=0), mnist.train, report_every=None,
+                         steps_per_call=20)
+    seen = []
+    trainer.optimize(50, on_iteration=seen.append)
+    assert seen == [20, 40, 50]
+
+
+def test_fast_recipe_decays_along_a_cosine(mnist):
+    trainer = mv.model.recipe_trainer(mv.build_cnn(), mnist.train, mv.FAST_RECIPE)
+    schedule = trainer.optimizer._learning_rate
+    assert trainer.batch_size == 128
+    assert isinstance(schedule, mv.model.keras.optimizers.schedules.CosineDecay)
+    assert np.isclose(float(schedule(0)), 4e-3) and float(schedule(1500)) < 1e-9
+    constant = mv.model.recipe_trainer(mv.build_cnn(), mnist.train, mv.REFERENCE_RECIPE)
+    assert np.isclose(float(constant.optimizer.learning_rate), 1e-4)
+
+
+@pytest.mark.parametrize("recipe, error, message", [
+    ({"batch_size": 64, "learning_rate": 1e-3}, ValueError, "recipe must have the keys"),
+    ({**mv.FAST_RECIPE, "schedule": "linear"}, ValueError, "schedule must be one of"),
+    ({**mv.FAST_RECIPE, "num_iterations": 0}, ValueError, "num_iterations must be >= 1"),
+    ([64, 1e-3, 100], TypeError, "recipe must be a dict"),
+])
+def test_bad_recipes_are_rejected(recipe, error, message):
+    with pytest.raises(error, match=message):
+        mv.model.check_recipe(recipe)
+
+
 def test_training_improves_accuracy(mnist, trained_model):
     untrained = mv.classification_accuracy(mv.build_cnn(seed=1), mnist.test)
     trained = mv.classification_accuracy(trained_model, mnist.test)

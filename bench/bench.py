@@ -1,0 +1,386 @@
+"""``make bench``: how fast is mnist-viz, side by side with the alternatives?
+
+Everything is measured in one run on one machine, each figure the median of
+several repeats, and printed as Markdown (also written to build/bench.md):
+
+1. training throughput: our Trainer against Keras ``model.fit`` and a plain
+   one-step-per-call ``tf.function`` loop, and as a fraction of this machine's
+   float32 matmul speed (the roofline);
+2. time until the test accuracy first reaches 99.0%, for the tutorial's recipe
+   and the fast recipe;
+3. feature visualisation: the reference's eager loop, our batched ascent and
+   tf-keras-vis at equal steps; all 190 features of the network in one call;
+4. whole runs: each notebook top to bottom, and ``make test``.
+
+Not a test: nothing here fails because the machine is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import mnist_viz as mv
+from mnist_viz import regularized as reg
+from mnist_viz._files import atomic_write
+from mnist_viz._tf import keras, tf
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_ACCURACY = 0.99
+
+
+def median_time(run, repeats: int) -> float:
+    """The median wall time of ``run()`` over ``repeats`` calls."""
+    return interleaved_medians({"run": run}, repeats)["run"]
+
+
+def interleaved_medians(runs: dict, repeats: int) -> dict:
+    """Median wall time of each ``runs[name]()``, the repeats taken in turns
+    (a, b, c, a, b, c, ...) so that a slow patch of a shared machine hits all alike."""
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+# -- 1. training throughput --------------------------------------------------
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of a large float32 matrix product, the machine's practical roofline."""
+    a = tf.random.stateless_uniform((size, size), (1, 2))
+    b = tf.random.stateless_uniform((size, size), (3, 4))
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    product()  # compile
+    seconds = median_time(lambda: product().numpy(), repeats)
+    return 2 * size ** 3 / seconds / 1e9
+
+
+def training_flops_per_image(model: keras.Model) -> float:
+    """FLOPs to train on one image: the forward pass from the layer shapes (a
+    multiply-add counts 2), times 3 for the forward and the two backward products."""
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width, filters = layer.output.shape[1:]
+            kernel_h, kernel_w = layer.kernel_size
+            forward += 2 * height * width * filters * kernel_h * kernel_w * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            forward += 2 * layer.input.shape[-1] * layer.units
+    return 3.0 * forward
+
+
+def plain_step_loop(model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float):
+    """The textbook custom loop: one compiled step per call, NumPy batches fed in."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(images, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(images, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    def run(iterations):
+        for _ in range(iterations):
+            step(*split.next_batch(batch_size))
+    return run
+
+
+def keras_fit(model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float,
+              steps_per_execution: int):
+    """Keras' own loop on the same model, batch size and data, fed by the
+    recommended tf.data pipeline (built once: shuffled, repeated, prefetched)."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=steps_per_execution)
+    dataset = (tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+               .shuffle(len(split), seed=0).repeat().batch(batch_size)
+               .prefetch(tf.data.AUTOTUNE))
+
+    def run(iterations):
+        model.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=0)
+    return run
+
+
+def ours(model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float,
+         steps_per_call: int):
+    trainer = mv.Trainer(model, split, batch_size, learning_rate, report_every=None,
+                         steps_per_call=steps_per_call)
+    return trainer.optimize
+
+
+def training_throughput(data: mv.MNIST, iterations: int, repeats: int) -> tuple[list, dict]:
+    recipe = mv.REFERENCE_RECIPE
+    batch, rate = recipe["batch_size"], recipe["learning_rate"]
+    loops = {
+        "plain `tf.function` loop, one step per call, NumPy batches": lambda m, s: (
+            plain_step_loop(m, s, batch, rate)),
+        "Keras `model.fit`": lambda m, s: keras_fit(m, s, batch, rate, 1),
+        "Keras `model.fit`, `steps_per_execution=50`": lambda m, s: keras_fit(m, s, batch,
+                                                                              rate, 50),
+        "ours, one step per call, batches gathered in the graph": lambda m, s: (
+            ours(m, s, batch, rate, 1)),
+        "**ours (default): 50 steps per call**": lambda m, s: ours(m, s, batch, rate, 50),
+    }
+    gflops = matmul_gflops()
+    flops = training_flops_per_image(mv.build_cnn())
+    runs = {}
+    for name, make in loops.items():
+        run = make(mv.build_cnn(seed=0), data.train.with_seed(0))
+        run(100)  # compile and warm up
+        runs[name] = lambda run=run: run(iterations)
+    rates = {name: batch * iterations / seconds
+             for name, seconds in interleaved_medians(runs, repeats).items()}
+    rows = []
+    fit = rates["Keras `model.fit`"]
+    for name, images_per_s in rates.items():
+        achieved = flops * images_per_s / 1e9
+        rows.append([name, f"{images_per_s:,.0f}", f"{images_per_s / fit:.2f}",
+                     f"{achieved:.0f}", f"{achieved / gflops:.0%}"])
+    facts = {"matmul_gflops": gflops, "flops_per_image": flops, "rates": rates}
+    return rows, facts
+
+
+# -- 2. time to accuracy -----------------------------------------------------
+
+def time_to_accuracy(data: mv.MNIST, recipe: dict, seed: int, eval_every: int,
+                     stop_at_target: bool = True) -> dict:
+    """Train with ``recipe``, evaluating every ``eval_every`` iterations: the
+    training seconds (evaluation excluded) until the test accuracy first reaches
+    99.0% (None if never), the best accuracy, and the total training seconds."""
+    model = mv.build_cnn(seed=seed)
+    trainer = mv.model.recipe_trainer(model, data.train.with_seed(seed), recipe)
+    result = {"seconds": None, "iterations": None, "best": 0.0, "total_seconds": 0.0}
+    while trainer.total_iterations < recipe["num_iterations"]:
+        steps = min(eval_every, recipe["num_iterations"] - trainer.total_iterations)
+        start = time.perf_counter()
+        trainer.optimize(steps)
+        result["total_seconds"] += time.perf_counter() - start
+        result["best"] = max(result["best"], mv.classification_accuracy(model, data.test))
+        if result["seconds"] is None and result["best"] >= TARGET_ACCURACY:
+            result["seconds"] = result["total_seconds"]
+            result["iterations"] = trainer.total_iterations
+            if stop_at_target:
+                break
+    result["final"] = mv.classification_accuracy(model, data.test)
+    return result
+
+
+def accuracy_race(data: mv.MNIST, seeds: int) -> tuple[list, dict]:
+    reference = time_to_accuracy(data, mv.REFERENCE_RECIPE, seed=0, eval_every=500,
+                                 stop_at_target=False)
+    rows = [["tutorial recipe: all 10,000 iterations (batch 64, Adam 1e-4)",
+             f"{reference['total_seconds']:.1f} s", f"{reference['final']:.2%} at the end"],
+            ["tutorial recipe: time to 99.0% (evaluated every 500 iterations)",
+             "never within 10,000 iterations" if reference["seconds"] is None else
+             f"{reference['seconds']:.1f} s ({reference['iterations']:,} iterations)",
+             f"best {reference['best']:.2%}"]]
+    fast = [time_to_accuracy(data, mv.FAST_RECIPE, seed, eval_every=100)
+            for seed in range(seeds)]
+    times = [r["seconds"] for r in fast]
+    each = ", ".join("never" if t is None else f"{t:.1f}" for t in times)
+    text = (f"{statistics.median(times):.1f} s median ({each})" if None not in times else
+            f"reached in {sum(t is not None for t in times)} of {len(times)} seeds ({each})")
+    rows.append([f"fast recipe: time to 99.0% over {seeds} seeds (batch 128, Adam 4e-3 with "
+                 "cosine decay, evaluated every 100 iterations)", text,
+                 "best " + ", ".join(f"{r['best']:.2%}" for r in fast)])
+    return rows, {"reference": reference, "fast": fast}
+
+
+# -- 3. feature visualisation ------------------------------------------------
+
+def reference_way(model: keras.Model, layer: str, features, iterations: int) -> np.ndarray:
+    """The reference tutorial's way: one feature after another, one eager
+    gradient call per iteration."""
+    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    images = []
+    for feature, start in zip(features, mv.noise_images(len(features), seed=0)):
+        image = tf.constant(start.reshape(1, 784))
+        for _ in range(iterations):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                objective = tf.reduce_mean(probe(image)[..., feature])
+            grad = tape.gradient(objective, image)
+            image = tf.clip_by_value(image + grad / (tf.math.reduce_std(grad) + 1e-8), 0, 1)
+        images.append(image.numpy())
+    return np.concatenate(images)
+
+
+def keras_vis_way(model: keras.Model, layer: str, features, iterations: int):
+    """tf-keras-vis ActivationMaximization with its defaults, at equal steps.
+
+    It needs image-shaped input, so the flat-input model is wrapped."""
+    from tf_keras_vis.activation_maximization import ActivationMaximization
+
+    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    image_input = keras.Input((28, 28, 1))
+    wrapped = keras.Model(image_input, probe(keras.layers.Reshape((784,))(image_input)))
+    maximise = ActivationMaximization(wrapped, clone=False)
+    seeds = mv.noise_images(len(features), seed=0)[..., None]
+    features = list(features)
+
+    def score(output):
+        return tf.linalg.diag_part(tf.gather(tf.reduce_mean(output, axis=[1, 2]), features,
+                                             axis=1))
+
+    return lambda: maximise(score, steps=iterations, seed_input=seeds,
+                            input_range=(0.0, 1.0))
+
+
+def all_features_objectives(model: keras.Model) -> list:
+    return [objective for layer in ["layer_conv1", "layer_conv2", "layer_fc1", None]
+            for objective in reg.layer_objectives(model, layer)]
+
+
+def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]:
+    import warnings
+    layer, features, iterations = "layer_conv2", range(10), 30
+    runs, compile_times = {}, {}
+
+    def first_then_median(name, run):
+        start = time.perf_counter()
+        run()
+        compile_times[name] = time.perf_counter() - start
+        runs[name] = run
+
+    first_then_median("reference way: one feature at a time, eager",
+                      lambda: reference_way(model, layer, features, iterations))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf-keras-vis warns about Keras 3 input structures
+        first_then_median("tf-keras-vis `ActivationMaximization` (its defaults)",
+                          keras_vis_way(model, layer, features, iterations))
+    start = mv.noise_images(10, seed=0)
+    first_then_median("**ours: `optimize_images`, one batch, compiled loop**",
+                      lambda: mv.ascend(model, layer, features, start, iterations, record=False))
+    objectives = all_features_objectives(model)
+    first_then_median(f"ours: all {len(objectives)} features (16+36+128+10), reference "
+                      "settings, one call", lambda: reg.visualize(model, objectives,
+                                                                  reg.REFERENCE))
+    first_then_median(f"ours: all {len(objectives)} features, regularised (200 steps), "
+                      "one call", lambda: reg.visualize(model, objectives, reg.REGULARIZED))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timings = interleaved_medians(runs, repeats)
+    batched = timings["**ours: `optimize_images`, one batch, compiled loop**"]
+    rows = [[name, f"{seconds:.3f} s", f"{compile_times[name]:.2f} s",
+             f"{seconds / batched:.1f}×" if "all" not in name else "—"]
+            for name, seconds in timings.items()]
+    return rows, timings
+
+
+# -- 4. whole runs -----------------------------------------------------------
+
+def whole_runs() -> list:
+    python = sys.executable
+    rows = []
+    with tempfile.TemporaryDirectory() as out:
+        for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+            command = [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                       "--ExecutePreprocessor.timeout=1800",
+                       "--ExecutePreprocessor.kernel_name=mnist-viz", "--output-dir", out,
+                       str(notebook)]
+            rows.append([f"`{notebook.name}` top to bottom", _timed(command)])
+    test = [python, "-m", "pytest", "-q", "tests", *sorted(
+        str(p) for p in (ROOT / "notebooks").glob("*.ipynb")), "--nbval",
+        "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg"]
+    rows.append(["`make test` (unit tests and every notebook under nbval)", _timed(test)])
+    return rows
+
+
+def _timed(command: list[str]) -> str:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    status = "" if done.returncode == 0 else f" (exit status {done.returncode})"
+    return f"{seconds // 60:.0f} min {seconds % 60:.0f} s{status}"
+
+
+# -- the report --------------------------------------------------------------
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cpu}, {cores} cores, {platform.system()} · Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
+    parser.add_argument("--iterations", type=int, default=800,
+                        help="training iterations per throughput repeat")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for the fast recipe")
+    parser.add_argument("--skip-whole-runs", action="store_true",
+                        help="leave out the notebooks and make test (about 8 minutes)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.md")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    data = mv.load_mnist()
+    sections = [f"Measured {datetime.date.today():%Y-%m-%d} on {machine()}; "
+                f"every time is the median of {args.repeats} repeats after a warm-up.", ""]
+
+    print("1/4 training throughput ...", flush=True)
+    rows, facts = training_throughput(data, args.iterations, args.repeats)
+    sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
+                 "per repeat)", "",
+                 f"Roofline: a 2048×2048 float32 matmul runs at "
+                 f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "
+                 f"{facts['flops_per_image'] / 1e6:.1f} MFLOP (forward pass from the layer "
+                 "shapes, ×3 for the backward pass).", "",
+                 table(["loop", "images/s", "vs model.fit", "GFLOP/s", "of roofline"], rows), ""]
+
+    print("2/4 time to 99.0% ...", flush=True)
+    sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
+                 table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]), ""]
+
+    print("3/4 feature visualisation ...", flush=True)
+    model = mv.load_or_train_reference(data.train)
+    rows, _ = feature_visualisation(model, max(args.repeats, 5))
+    sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 iterations)", "",
+                 "First call: the time of the first run, compilation included.", "",
+                 table(["method", "time (compiled)", "first call", "slower than ours by"], rows),
+                 ""]
+
+    if not args.skip_whole_runs:
+        print("4/4 whole runs (each notebook, then make test) ...", flush=True)
+        sections += ["### Whole runs", "", table(["run", "wall time"], whole_runs()), ""]
+    sections.append(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
+    report = "\n".join(sections) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(args.out) as tmp:
+        tmp.write_text(report)
+    print()
+    print(report)
+    print(f"Written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
