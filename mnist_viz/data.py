@@ -278,6 +278,10 @@ def load_array(name: str, data_dir: str | os.PathLike | None = None,
     folder = resolve_data_dir(data_dir)
     path = folder / expected.filename
     if not path.exists():
+        if not download and not folder.is_dir():
+            raise MNISTMissingError(
+                f"data folder {str(folder)!r} does not exist; give the folder that holds "
+                f"the four MNIST files (by default {DEFAULT_DATA_DIR}).")
         if not download:
             raise MNISTMissingError(
                 f"{expected.filename} is missing: put the original file at {path}.")
