@@ -9,6 +9,7 @@ visualisation read a layer's output *before* the ReLU, as the reference did.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -265,7 +266,8 @@ def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
     """The model cached at ``path``, or ``train()``'s model, cached there.
 
     A cache file that cannot be loaded is reported in one line, never used, and
-    replaced by a freshly trained model.
+    replaced by a freshly trained model. Both notices go to stderr: they say what
+    happens to the cache, not what the model is.
     """
     path = Path(path)
     if path.is_file():
@@ -273,9 +275,10 @@ def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
             return load_model(path)
         except Exception as err:  # any unreadable file: report and retrain
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            print(f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.")
+            print(f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.",
+                  file=sys.stderr)
     else:
-        print(f"No cached model at {path.name}; training {description}.")
+        print(f"No cached model at {path.name}; training {description}.", file=sys.stderr)
     model = train()
     save_model(model, path)
     return model

@@ -74,7 +74,7 @@ def test_corrupted_cache_is_reported_and_replaced(tmp_path, mnist, capsys, monke
     stand_in = mv.build_cnn(conv_filters=(2, 2), seed=0)
     monkeypatch.setattr(mv.model, "train_reference_cnn", lambda split: stand_in)
     model = mv.load_or_train_reference(mnist.train, path)
-    out = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr().err.strip().splitlines()
     assert len(out) == 1 and "cnn.keras is unreadable" in out[0] and "retraining" in out[0]
     assert model is stand_in
     reloaded = mv.load_model(path)  # the bad file was replaced by a valid one

@@ -48,7 +48,7 @@ def test_a_broken_cached_model_is_reported_and_replaced(tmp_path, capsys, traine
     path.write_bytes({"truncated": content[:len(content) // 2], "garbage": b"not a model" * 50,
                       "empty": b""}[damage])
     model = mv.model.load_or_train(lambda: trained_model, path, "a stand-in")
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "cnn.keras is unreadable" in lines[0] and "retraining" in lines[0]
     assert model is trained_model
     reloaded = mv.load_model(path)  # the cache now holds a good model
