@@ -3,6 +3,7 @@ layer's features like, without opening a notebook.
 
 Bad arguments end in a one-line message on stderr and exit status 2, never a
 traceback; the checks run before any data is read or any network is touched.
+(TensorFlow itself is imported with the package, as ``python -m`` loads it first.)
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from mnist_viz import features, regularized
+from mnist_viz._files import atomic_write
+from mnist_viz.data import load_mnist
+from mnist_viz.model import classification_accuracy, load_or_train_reference
+from mnist_viz.plots import plot_image_grid
+from mnist_viz.recognizability import judge, load_judges
 
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
 METHODS = ("reference", "regularized")
@@ -129,12 +137,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_gallery(layer: str, method: str, seed: int, out: Path) -> dict:
     """Optimise the images for ``layer`` with ``method`` and write the three files."""
-    from mnist_viz import features, regularized
-    from mnist_viz._files import atomic_write
-    from mnist_viz.data import load_mnist
-    from mnist_viz.model import classification_accuracy, load_or_train_reference
-    from mnist_viz.plots import plot_image_grid
-
     started = time.perf_counter()
     data = load_mnist()
     model = load_or_train_reference(data.train)
@@ -153,8 +155,6 @@ def write_gallery(layer: str, method: str, seed: int, out: Path) -> dict:
                "model_test_accuracy": classification_accuracy(model, data.test),
                "settings": settings}
     if layer == "logits":
-        from mnist_viz.recognizability import judge, load_judges
-
         print("Judging the ten digits (independent CNN and logistic regression on pixels).")
         summary["recognizability"] = judge(model, load_judges(data), images).summary()
     titles = [str(i) for i in range(n)]
