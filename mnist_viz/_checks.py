@@ -43,6 +43,16 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+def check_non_negative_float(name: str, value) -> float:
+    """A finite real number >= 0 (a weight that 0 switches off)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r} "
+                        f"({type(value).__name__}).")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
+    return float(value)
+
+
 def check_seed(value) -> int | None:
     """None or a whole number >= 0."""
     if value is None:

@@ -28,11 +28,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mnist_viz._checks import check_images, check_int, check_positive_int, check_seed
+from mnist_viz._checks import (check_images, check_int, check_non_negative_float,
+                               check_positive_int, check_seed)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import img_shape, img_size, img_size_flat, num_classes
 from mnist_viz.features import (_check_features, _output_layer_name, conv_layer_names,
-                                dense_layer_names, noise_images, resolve_layer)
+                                dense_layer_names, noise_images, num_features, resolve_layer)
 
 # ---------------------------------------------------------------------------
 # Objectives
@@ -130,7 +131,7 @@ def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Objective:
     other, not just raise every logit at once.
     """
     layer_name, shape = _one_feature(model, None, digit)
-    contrast = _check_weight("contrast", contrast)
+    contrast = check_non_negative_float("contrast", contrast)
     weights = np.full(shape, -contrast / (shape[0] - 1), np.float32)
     weights[digit] = 1.0
     text = f"logit {digit}" + (f" - {contrast:g} * mean(other logits)" if contrast else "")
@@ -145,7 +146,7 @@ def layer_objectives(model: keras.Model, layer: int | str | None,
     name). ``features`` defaults to all of the layer's features."""
     layer_name = resolve_layer(model, layer)
     if features is None:
-        features = range(int(model.get_layer(layer_name).output.shape[-1]))
+        features = range(num_features(model, layer_name))
     features = _check_features(model, layer_name, features)
     if layer_name == _output_layer_name(model):
         return [logit(model, f, contrast) for f in features]
@@ -256,15 +257,6 @@ def blur(images, sigma: float):
 # ---------------------------------------------------------------------------
 
 
-def _check_weight(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number >= 0, got {value!r} "
-                        f"({type(value).__name__}).")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
-    return float(value)
-
-
 UPDATE_RULES = ("adam", "std")
 STARTS = ("blank", "noise")
 
@@ -315,7 +307,7 @@ class Settings:
             raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
         for name in ("learning_rate", "jitter", "scale", "rotation", "tv", "l2", "l1",
                      "blur_sigma", "contrast"):
-            _check_weight(name, getattr(self, name))
+            check_non_negative_float(name, getattr(self, name))
         if self.learning_rate == 0:
             raise ValueError("learning_rate must be > 0, got 0.")
         if self.scale >= 1:
