@@ -16,9 +16,9 @@ The names below are the public interface the notebooks use.
 from mnist_viz.data import (MNIST, MNISTDataError, MNISTMissingError, Split, img_shape,
                             img_size, img_size_flat, load_mnist, num_channels, num_classes)
 from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
-                             classification_accuracy, default_model_path, load_model,
-                             load_or_train_reference, predict_classes, save_model, train_cnn,
-                             train_reference_cnn)
+                             cached_model_path, classification_accuracy, default_model_path,
+                             load_model, load_or_train_reference, predict_classes, save_model,
+                             train_cnn, train_reference_cnn)
 from mnist_viz.features import (AscentHistory, ascend, conv_layer_names, dense_layer_names,
                                 feature_objective, noise_images, optimize_image, optimize_images,
                                 print_progress)
@@ -31,7 +31,7 @@ from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_fl
                              plot_image, plot_image_grid, plot_images, plot_images10,
                              animate_ascent, save_gif)
 
-__version__ = "0.1.0"
+from mnist_viz._version import __version__
 
 __all__ = [
     # data
@@ -39,7 +39,7 @@ __all__ = [
     "img_size", "img_size_flat", "img_shape", "num_channels", "num_classes",
     # model
     "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
-    "save_model", "load_model", "default_model_path", "train_reference_cnn", "train_cnn",
+    "save_model", "load_model", "default_model_path", "cached_model_path", "train_reference_cnn", "train_cnn",
     "load_or_train_reference", "FAST_RECIPE", "REFERENCE_RECIPE",
     # features
     "conv_layer_names", "dense_layer_names", "noise_images", "ascend", "AscentHistory", "optimize_image",

@@ -41,8 +41,8 @@ Run "python -m mnist_viz gallery --help" for the gallery's options.
 
 GALLERY_HELP = """\
 Optimise one image for every feature of a layer of the tutorial's trained network
-(cached in cache/models/cnn.keras, or $MNIST_VIZ_CACHE; trained first, with
-progress, if missing) and write to OUT:
+(cached in the checkout's cache/models, the user cache folder when installed, or
+$MNIST_VIZ_CACHE; trained first, with progress, if missing) and write to OUT:
 
   <layer>.png     the images as a grid, feature (or digit) number above each
   <layer>.npy     float32 array (n_features, 28, 28) in [0, 1]; row i = feature i,

@@ -1,9 +1,11 @@
 """MNIST from bytes on disk to arrays: verified IDX files, splits, mini-batches.
 
-The four MNIST files ship with the repository in ``data/MNIST/``. Each is read
-with NumPy, its header checked, and the SHA-256 of its decompressed bytes
-compared with the published value before any array is handed out. A missing
-file is fetched from public mirrors, verified, and only then moved into place.
+The four MNIST files ship with the repository in ``data/MNIST/``; an installed
+package keeps them in the user cache folder instead (see :mod:`mnist_viz.paths`).
+Each is read with NumPy, its header checked, and the SHA-256 of its decompressed
+bytes compared with the published value before any array is handed out. A
+missing file is fetched from public mirrors, verified, and only then moved into
+place.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_viz._files import atomic_write
+from mnist_viz.paths import DATA_ENV_VAR, MIRRORS_ENV_VAR, default_data_dir, writable_folder
 
 # Data dimensions, named once and used everywhere.
 img_size = 28
@@ -32,14 +35,17 @@ num_classes = 10
 
 num_validation = 5_000
 
-DATA_ENV_VAR = "MNIST_VIZ_DATA"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "MNIST"
-
 # Public copies of the original gzip files (the original host now refuses).
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+
+
+def mirror_urls() -> tuple[str, ...]:
+    """``$MNIST_VIZ_MIRRORS`` (URLs separated by spaces or commas) if set, else :data:`MIRRORS`."""
+    listed = os.environ.get(MIRRORS_ENV_VAR, "").replace(",", " ").split()
+    return tuple(listed) or MIRRORS
 
 _IDX_UBYTE = 0x08
 
@@ -161,17 +167,16 @@ def _download(url: str, dest, progress: bool) -> None:
 
 
 def fetch(expected: IdxFile, data_dir: str | os.PathLike,
-          mirrors: tuple[str, ...] = MIRRORS, progress: bool = True) -> Path:
+          mirrors: tuple[str, ...] | None = None, progress: bool = True) -> Path:
     """Download ``expected`` into ``data_dir`` from the first mirror that works.
 
     Each attempt goes to a temporary file in ``data_dir`` that is verified and
     then renamed into place, so no partial or unverified file is ever left.
     """
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = writable_folder(data_dir, DATA_ENV_VAR)
     target = data_dir / expected.filename
     problems = []
-    for mirror in mirrors:
+    for mirror in mirrors or mirror_urls():
         url = mirror.rstrip("/") + "/" + expected.filename
         try:
             with atomic_write(target) as tmp:
@@ -258,9 +263,10 @@ class MNIST:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The argument, else ``$MNIST_VIZ_DATA``, else the repository's data/MNIST."""
+    """The argument, else ``$MNIST_VIZ_DATA``, else the checkout's data/MNIST
+    (the user cache folder's MNIST when the package is installed)."""
     if data_dir is None:
-        data_dir = os.environ.get(DATA_ENV_VAR) or DEFAULT_DATA_DIR
+        data_dir = os.environ.get(DATA_ENV_VAR) or default_data_dir()
     path = Path(data_dir).expanduser()
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(
@@ -281,7 +287,7 @@ def load_array(name: str, data_dir: str | os.PathLike | None = None,
         if not download and not folder.is_dir():
             raise MNISTMissingError(
                 f"data folder {str(folder)!r} does not exist; give the folder that holds "
-                f"the four MNIST files (by default {DEFAULT_DATA_DIR}).")
+                f"the four MNIST files (by default {default_data_dir()}).")
         if not download:
             raise MNISTMissingError(
                 f"{expected.filename} is missing: put the original file at {path}.")
@@ -294,8 +300,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, seed: int | None = 0,
     """Load and verify MNIST; the last 5,000 training images become validation.
 
     Args:
-        data_dir: folder with the four files; default ``$MNIST_VIZ_DATA`` or
-            the repository's ``data/MNIST``.
+        data_dir: folder with the four files; default ``$MNIST_VIZ_DATA``, else
+            the checkout's ``data/MNIST``, else the user cache folder's.
         seed: seeds the training split's shuffling for ``next_batch``.
         download: fetch missing files from public mirrors.
     """

@@ -8,6 +8,8 @@ visualisation read a layer's output *before* the ReLU, as the reference did.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,10 +21,10 @@ from mnist_viz._checks import (check_images, check_non_negative_int, check_posit
                                check_positive_int, check_seed)
 from mnist_viz._files import atomic_write
 from mnist_viz._tf import keras, tf
+from mnist_viz._version import __version__
 from mnist_viz.data import Split, img_shape, img_size_flat, num_channels, num_classes
+from mnist_viz.paths import CACHE_ENV_VAR, models_dir, writable_folder
 
-CACHE_ENV_VAR = "MNIST_VIZ_CACHE"
-CACHE_DIR = Path(__file__).resolve().parent.parent / "cache" / "models"
 OUTPUT_LAYER = "layer_fc_out"
 
 # The main tutorial's recipe, and a faster one for experiments that train many
@@ -33,6 +35,10 @@ REFERENCE_RECIPE = {"batch_size": 64, "learning_rate": 1e-4, "num_iterations": 1
 FAST_RECIPE = {"batch_size": 128, "learning_rate": 4e-3, "num_iterations": 1500,
                "schedule": "cosine"}
 SCHEDULES = ("constant", "cosine")
+
+# The main tutorial's network and seed.
+REFERENCE_ARCHITECTURE = {"conv_filters": (16, 36), "fc_units": (128,), "kernel_size": 5}
+REFERENCE_SEED = 0
 
 
 def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
@@ -181,11 +187,22 @@ def classification_accuracy(model: keras.Model, split: Split, batch_size: int = 
     return float(np.mean(predict_classes(model, split.images, batch_size) == split.cls))
 
 
-def default_model_path(name: str = "cnn") -> Path:
-    """Where the cache keeps the model called ``name``: ``$MNIST_VIZ_CACHE`` if
-    set, else the repository's cache/models."""
-    folder = Path(os.environ.get(CACHE_ENV_VAR) or CACHE_DIR).expanduser()
-    return folder / f"{name}.keras"
+def cached_model_path(name: str, **made_by) -> Path:
+    """The cache file of the model ``name`` made by ``made_by`` (architecture,
+    recipe, seed, ...), in :func:`mnist_viz.paths.models_dir`.
+
+    The file name carries a hash of ``made_by`` and the package version, so a
+    model made by other settings or by older code is never loaded in its place.
+    """
+    made_by = {**made_by, "package_version": __version__}
+    key = hashlib.sha256(json.dumps(made_by, sort_keys=True, default=list).encode())
+    return models_dir() / f"{name}-{key.hexdigest()[:12]}.keras"
+
+
+def default_model_path() -> Path:
+    """Where the cache keeps the main tutorial's network (see :func:`cached_model_path`)."""
+    return cached_model_path("cnn", **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE,
+                             seed=REFERENCE_SEED)
 
 
 def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Path:
@@ -193,7 +210,7 @@ def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Pat
     path = Path(path) if path is not None else default_model_path()
     if path.suffix != ".keras":
         raise ValueError(f"model files must end in .keras, got {str(path)!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(path.parent, CACHE_ENV_VAR)
     with atomic_write(path) as tmp:
         model.save(tmp)
     return path
@@ -256,9 +273,10 @@ def recipe_trainer(model: keras.Model, split: Split, recipe: dict,
                    learning_rate=learning_rate, report_every=report_every)
 
 
-def train_reference_cnn(split: Split, seed: int = 0) -> keras.Model:
+def train_reference_cnn(split: Split, seed: int = REFERENCE_SEED) -> keras.Model:
     """Build and train the reference network with the main tutorial's recipe."""
-    return train_cnn(split, recipe=REFERENCE_RECIPE, seed=seed, report_every=1000)
+    return train_cnn(split, **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=seed,
+                     report_every=1000)
 
 
 def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
@@ -279,6 +297,7 @@ def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
                   file=sys.stderr)
     else:
         print(f"No cached model at {path.name}; training {description}.", file=sys.stderr)
+    writable_folder(path.parent, CACHE_ENV_VAR)  # before spending minutes on training
     model = train()
     save_model(model, path)
     return model

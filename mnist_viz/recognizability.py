@@ -28,7 +28,7 @@ from sklearn.neighbors import NearestNeighbors
 from mnist_viz._checks import check_classes, check_images
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import MNIST, Split, img_size_flat, num_classes
-from mnist_viz.model import default_model_path, load_or_train, train_cnn
+from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
 
 # A judge must not share the generator's architecture or seed: the tutorial's
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
@@ -59,10 +59,16 @@ def train_pixel_judge(split: Split) -> LogisticRegression:
     return classifier
 
 
+def judge_model_path() -> Path:
+    """Where the cache keeps the CNN judge, keyed by what makes it."""
+    return cached_model_path("judge_cnn", **JUDGE_ARCHITECTURE, recipe=FAST_RECIPE,
+                             seed=JUDGE_SEED)
+
+
 def load_judges(data: MNIST, path: str | os.PathLike | None = None) -> Judges:
     """Both judges, trained on ``data.train``. The CNN judge is cached next to the
-    tutorial's model (``judge_cnn.keras``); logistic regression takes ~10 s."""
-    path = Path(path) if path is not None else default_model_path("judge_cnn")
+    tutorial's model (see :func:`judge_model_path`); logistic regression takes ~10 s."""
+    path = Path(path) if path is not None else judge_model_path()
     cnn = load_or_train(lambda: train_judge_cnn(data.train), path,
                         "the judge CNN (about 15 s)")
     pixels = train_pixel_judge(data.train)

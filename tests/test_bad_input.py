@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli, data as mnist_data
+from mnist_viz import cli, data as mnist_data, paths
 from mnist_viz._tf import keras
 
-SHIPPED = Path(mnist_data.DEFAULT_DATA_DIR)
+SHIPPED = paths.default_data_dir()
 TEST_LABELS = mnist_data.MNIST_FILES["test_labels"]
 
 

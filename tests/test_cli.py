@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli
+from mnist_viz import cli, recognizability
 
 
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory, trained_model):
     """A cache folder holding the quickly trained test model (and it as the judge)."""
     folder = tmp_path_factory.mktemp("cache")
-    mv.save_model(trained_model, folder / "cnn.keras")
-    mv.save_model(trained_model, folder / "judge_cnn.keras")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MNIST_VIZ_CACHE", str(folder))
+        mv.save_model(trained_model, mv.default_model_path())
+        mv.save_model(trained_model, recognizability.judge_model_path())
     return folder
 
 

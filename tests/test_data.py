@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_viz import data
+from mnist_viz import data, paths
 from mnist_viz.data import IdxFile, MNISTDataError, MNISTMissingError, Split
 
 
@@ -155,7 +155,7 @@ def test_env_var_overrides_default(tmp_path, monkeypatch):
     assert data.resolve_data_dir() == tmp_path
     assert data.resolve_data_dir(tmp_path / "other") == tmp_path / "other"
     monkeypatch.delenv(data.DATA_ENV_VAR)
-    assert data.resolve_data_dir() == data.DEFAULT_DATA_DIR
+    assert data.resolve_data_dir() == paths.default_data_dir() == paths.checkout_root() / "data" / "MNIST"
 
 
 def test_missing_file_without_download_says_where(tmp_path):
@@ -264,6 +264,6 @@ def test_validation_is_last_5000_of_training_file(mnist):
 
 
 def test_shipped_files_match_published_checksums():
-    sums = Path(data.DEFAULT_DATA_DIR, "README.md").read_text()
+    sums = Path(paths.default_data_dir(), "README.md").read_text()
     for spec in data.MNIST_FILES.values():
         assert spec.sha256 in sums
