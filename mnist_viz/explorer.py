@@ -1,11 +1,14 @@
 """An interactive explorer for students: pick a layer, a feature and the priors'
-strengths, and see the image that feature likes.
+strengths, press Run, and see the image that feature likes.
 
 :func:`explore_feature` does the work and returns a figure, so it can be called
-and tested without a browser; :func:`explorer` only wires it to ipywidgets.
+and tested without a browser; :func:`explorer` only wires it to ipywidgets and
+shows its result (or its error, in one line) in the panel's output area.
 """
 
 from __future__ import annotations
+
+import io
 
 from matplotlib.figure import Figure
 
@@ -42,26 +45,67 @@ def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 2
                               f"{layer}, feature {feature}")
 
 
-def explorer(model: keras.Model):
-    """An ipywidgets panel around :func:`explore_feature`; the feature slider's
-    range follows the chosen layer."""
-    import ipywidgets as widgets
+def figure_png(fig: Figure) -> bytes:
+    """The figure rendered as PNG bytes (what the panel shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
 
-    layer = widgets.Dropdown(options=layer_choices(model), value="logits", description="layer")
-    feature = widgets.IntSlider(value=0, min=0, max=9, description="feature")
-    steps = widgets.IntSlider(value=200, min=10, max=400, step=10, description="steps")
-    tv = widgets.FloatLogSlider(value=0.05, base=10, min=-5, max=0, description="TV")
-    l1 = widgets.FloatLogSlider(value=0.1, base=10, min=-5, max=0, description="L1")
-    jitter = widgets.FloatSlider(value=2.0, min=0.0, max=4.0, step=0.5, description="jitter")
-    blur_every = widgets.IntSlider(value=10, min=0, max=50, description="blur every")
+
+def error_line(err: BaseException) -> str:
+    """An exception as one readable line: its type and the first line of its message."""
+    message = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {message[0]}" if message else type(err).__name__
+
+
+def explorer(model: keras.Model):
+    """An ipywidgets panel around :func:`explore_feature`.
+
+    The controls sit above a Run button and an output area. Run replaces what
+    the output shows with a caption (layer and feature) and the new image, or
+    with the error in one line. The feature slider's range and the penalties
+    follow the chosen layer.
+    """
+    import ipywidgets as widgets
+    from IPython.display import Image
+
+    controls = {
+        "layer": widgets.Dropdown(options=layer_choices(model), value="logits",
+                                  description="layer"),
+        "feature": widgets.IntSlider(value=0, min=0, max=9, description="feature"),
+        "steps": widgets.IntSlider(value=200, min=10, max=400, step=10, description="steps"),
+        "tv": widgets.FloatLogSlider(value=0.05, base=10, min=-5, max=0, description="TV"),
+        "l1": widgets.FloatLogSlider(value=0.1, base=10, min=-5, max=0, description="L1"),
+        "jitter": widgets.FloatSlider(value=2.0, min=0.0, max=4.0, step=0.5,
+                                      description="jitter"),
+        "blur_every": widgets.IntSlider(value=10, min=0, max=50, description="blur every"),
+    }
+    run = widgets.Button(description="Run", button_style="primary",
+                         tooltip="optimise the image for the chosen feature")
+    output = widgets.Output()
 
     def follow_layer(change):
-        settings = regularized_settings(model, _layer_id(change["new"]))
-        feature.max = num_features(model, resolve_layer(model, _layer_id(change["new"]))) - 1
-        tv.value, l1.value = max(settings.tv, 1e-5), max(settings.l1, 1e-5)
+        layer_id = _layer_id(change["new"])
+        settings = regularized_settings(model, layer_id)
+        controls["feature"].max = num_features(model, resolve_layer(model, layer_id)) - 1
+        controls["tv"].value = max(settings.tv, 1e-5)
+        controls["l1"].value = max(settings.l1, 1e-5)
 
-    layer.observe(follow_layer, names="value")
-    return widgets.interactive(
-        lambda **kw: explore_feature(model, **kw), {"manual": True, "manual_name": "Run"},
-        layer=layer, feature=feature, steps=steps, tv=tv, l1=l1, jitter=jitter,
-        blur_every=blur_every)
+    def show(_button=None):
+        values = {name: control.value for name, control in controls.items()}
+        run.disabled, run.description = True, "Running…"
+        try:
+            fig = explore_feature(model, **values)
+        except Exception as err:  # shown to the student, not raised into the void
+            output.outputs = ()
+            output.append_stderr(error_line(err) + "\n")
+        else:
+            output.outputs = ()
+            output.append_stdout(f"{values['layer']}, feature {values['feature']}\n")
+            output.append_display_data(Image(data=figure_png(fig), format="png"))
+        finally:
+            run.disabled, run.description = False, "Run"
+
+    controls["layer"].observe(follow_layer, names="value")
+    run.on_click(show)
+    return widgets.VBox([*controls.values(), run, output])

@@ -1,0 +1,236 @@
+"""The explorer as a student uses it: JupyterLab in headless Chromium, buttons pressed.
+
+JupyterLab runs from this environment on 127.0.0.1 with its own token, config,
+data and runtime folders, on a copy of a small notebook holding notebook 03's
+explorer cells, so nothing in the checkout changes. Chromium is Debian's
+(``apt-get install chromium``), driven by Playwright through ``executable_path``.
+Without Chromium the tests are skipped, unless MNIST_VIZ_REQUIRE_BROWSER is set
+(``.ci/run`` sets it), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "build"
+REQUIRE_ENV = "MNIST_VIZ_REQUIRE_BROWSER"
+INSTALL_HINT = "install Debian's Chromium with `apt-get install chromium`"
+STEP_MS = 60_000          # one ordinary browser step
+FIRST_IMAGE_MS = 300_000  # the first cell may train the tutorial's network
+
+# The cells of notebook 03 that show the explorer, and one that breaks it on purpose.
+NOTEBOOK_CELLS = [
+    "import mnist_viz as mv\nfrom mnist_viz import explorer\n\n"
+    "data = mv.load_mnist()\nmodel = mv.load_or_train_reference(data.train)",
+    "explorer.explorer(model)",
+    "def broken(*args, **kwargs):\n    raise ValueError('feature 99 does not exist')\n\n\n"
+    "explorer.explore_feature = broken",
+]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+                                         else None)
+    if found is None:
+        message = f"no Chromium found: {INSTALL_HINT}"
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{message} ({REQUIRE_ENV} is set, so the browser tests must run)")
+        pytest.skip(message)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def _wait_for_server(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                json.load(response)
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A running JupyterLab on a temporary folder; stopped however the tests end."""
+    chromium = _chromium()
+    home = tmp_path_factory.mktemp("lab")
+    work = home / "notebooks"
+    work.mkdir()
+    _write_notebook(work / "explorer.ipynb")
+    port, token = _free_port(), os.urandom(16).hex()
+    env = {**os.environ,
+           "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_DATA_DIR": str(home / "data"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "IPYTHONDIR": str(home / "ipython")}
+    # No "get notified about Jupyter news?" pop-up over the notebook.
+    (home / "config" / "labconfig").mkdir(parents=True)
+    (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(home / "jupyterlab.log", "wb")
+    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for_server(f"{base}/api/status?token={token}", process)
+        yield {"url": f"{base}/lab/tree/explorer.ipynb?token={token}",
+               "chromium": chromium, "log": home / "jupyterlab.log"}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def page(lab, request):
+    """A Chromium page on the notebook; a screenshot lands in build/ if the test fails."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=lab["chromium"], headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            page.set_default_timeout(STEP_MS)
+            page.goto(lab["url"], timeout=STEP_MS)
+            yield page
+            report = getattr(request.node, "outcome", None)
+            if report is not None and report.failed:
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.screenshot(path=SCREENSHOTS / f"browser-failure-{request.node.name}.png",
+                                full_page=True)
+        finally:
+            browser.close()
+
+
+def _wait_until_idle(page, timeout: float = STEP_MS) -> None:
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=timeout)
+
+
+def _run_cell(page, index: int, timeout: float = STEP_MS) -> None:
+    """Select code cell ``index``, run it with Shift+Enter as a student would, and
+    wait until its prompt shows that it ran."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function("p => /\\[\\d+\\]/.test(p.textContent)",
+                           arg=cell.locator(".jp-InputPrompt").element_handle(), timeout=timeout)
+
+
+def _png_pixels(src: str) -> np.ndarray:
+    from PIL import Image
+
+    prefix = "data:image/png;base64,"
+    assert src.startswith(prefix), src[:40]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src[len(prefix):]))).convert("L"))
+
+
+def _panel_image(panel, previous: str | None, timeout: float) -> str:
+    """Wait for an image in the panel's output whose source differs from ``previous``."""
+    image = panel.locator(".widget-output img")
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        if image.count() == 1:
+            src = image.get_attribute("src")
+            if src and src != previous:
+                return src
+        time.sleep(0.25)
+    raise AssertionError(f"no new image appeared in the explorer's output within "
+                         f"{timeout / 1000:.0f} s; the output shows: "
+                         f"{panel.locator('.widget-output').inner_text()!r}")
+
+
+def _assert_drawn(src: str) -> None:
+    pixels = _png_pixels(src)
+    assert pixels.std() > 10, "the image in the panel is blank"
+    assert len(np.unique(pixels)) > 20, "the image in the panel holds almost no detail"
+
+
+def test_explorer_run_shows_an_image_then_follows_the_layer(page, capsys):
+    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+    _wait_until_idle(page)
+    _run_cell(page, 0, timeout=FIRST_IMAGE_MS)  # may train the tutorial's network
+    _run_cell(page, 1)
+    panel = page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(".widget-vbox").first
+    run = panel.locator("button", has_text="Run")
+    run.wait_for()
+    output = panel.locator(".widget-output")
+
+    started = time.monotonic()
+    run.click()
+    first = _panel_image(panel, None, FIRST_IMAGE_MS)
+    first_image_s = time.monotonic() - started
+    assert "logits, feature 0" in output.inner_text()
+    _assert_drawn(first)
+
+    panel.locator("select").select_option("layer_conv2")
+    handle = panel.locator(".widget-slider", has_text="feature").locator(".noUi-handle").first
+    page.wait_for_function(
+        "h => parseFloat(h.getAttribute('aria-valuemax')) === 35",
+        arg=handle.element_handle(), timeout=STEP_MS)
+    run.click()
+    second = _panel_image(panel, first, STEP_MS)
+    assert "layer_conv2, feature 0" in output.inner_text()
+    assert "logits" not in output.inner_text(), "the old image's caption is still shown"
+    _assert_drawn(second)
+    assert not np.array_equal(_png_pixels(first), _png_pixels(second))
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "explorer.png", full_page=True)
+    with capsys.disabled():
+        print(f"\n[browser] explorer: first image {first_image_s:.1f} s after Run "
+              f"(screenshot: {SCREENSHOTS / 'explorer.png'})")
+
+    _run_cell(page, 2)  # replaces explore_feature with one that raises
+    run.click()
+    error = output.locator("text=ValueError: feature 99 does not exist")
+    error.wait_for(timeout=STEP_MS)
+    assert output.locator("img").count() == 0, "the old image is still shown beside the error"
+    lines = [line for line in output.inner_text().splitlines() if line.strip()]
+    assert lines == ["ValueError: feature 99 does not exist"]
