@@ -1,0 +1,133 @@
+"""Notebook 01 alone, with the package installed from its wheel, as someone would
+use it outside this repository: MNIST comes from the mirrors into the user cache
+folder, the trained model goes there too, and nothing is written where the
+package is installed.
+
+The mirrors are stood in for by a local HTTP server serving the shipped files
+(``MNIST_VIZ_MIRRORS`` points at it), so the test needs no internet. The wheel
+is built without build isolation from a copy of the sources, so nothing in the
+checkout changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from mnist_viz import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "01_visual_analysis_mnist.ipynb"
+SOURCES = ["pyproject.toml", "README.md", "LICENSE", "mnist_viz"]
+
+
+def _pip(*args: str, cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                   cwd=cwd, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The package's wheel, built from a copy of the sources and installed with
+    --no-deps into a folder of its own; returns that folder."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    source.mkdir()
+    for name in SOURCES:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
+        copy(ROOT / name, source / name)
+    _pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir",
+         str(work / "dist"), str(source), cwd=work)
+    wheels = list((work / "dist").glob("mnist_viz-*.whl"))
+    assert len(wheels) == 1, wheels
+    target = work / "site"
+    _pip("install", "--quiet", "--no-deps", "--target", str(target), str(wheels[0]), cwd=work)
+    return target
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """A local HTTP server holding the four MNIST files, standing in for the mirrors."""
+    folder = tmp_path_factory.mktemp("mirror")
+    for gz in paths.default_data_dir().glob("*.gz"):
+        shutil.copy2(gz, folder / gz.name)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_notebook_01_runs_alone_on_the_installed_wheel(installed, mirror, tmp_path):
+    before = _files(installed)
+    alone = tmp_path / "somewhere"
+    alone.mkdir()
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import mnist_viz\nprint('package file:', mnist_viz.__file__)"))
+    nbformat.write(nb, alone / NOTEBOOK.name)
+
+    cache = tmp_path / "user-cache"
+    env = {key: value for key, value in os.environ.items()
+           if key not in (paths.DATA_ENV_VAR, paths.CACHE_ENV_VAR)}
+    env.update(PYTHONPATH=str(installed), XDG_CACHE_HOME=str(cache),
+               **{paths.MIRRORS_ENV_VAR: mirror})
+    client = NotebookClient(nb, kernel_name="python3", timeout=1800,
+                            resources={"metadata": {"path": str(alone)}})
+    client.execute(env=env, cwd=str(alone))  # raises CellExecutionError if any cell fails
+
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    package_file = Path(printed.split("package file:", 1)[1].strip())
+    assert package_file.parent.parent == installed, package_file
+    assert _files(installed) == before, "the notebook wrote inside the install folder"
+    user_cache = cache / "mnist-viz"
+    assert sorted(p.name for p in (user_cache / "MNIST").iterdir()) == sorted(
+        spec.filename for spec in __import__("mnist_viz").data.MNIST_FILES.values())
+    assert [p.name.startswith("cnn-") for p in (user_cache / "models").iterdir()] == [True]
+    assert sorted(p.name for p in alone.iterdir()) == [NOTEBOOK.name]
+
+
+def test_first_cell_finds_the_checkout_when_the_package_is_not_installed(tmp_path):
+    """The notebooks' first cell imports mnist_viz from the checkout above the
+    notebook, or fails with one line saying how to install it."""
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cell = next(c for c in nbformat.read(notebook, as_version=4).cells
+                    if c.cell_type == "code")
+        lines = [line for line in cell.source.splitlines() if not line.startswith("%")]
+        # The fallback's import, the last "import mnist_viz as mv", ends the block.
+        end = max(i for i, line in enumerate(lines) if line == "    import mnist_viz as mv")
+        bootstrap = "\n".join(lines[:end + 1])
+        # Hide the editable install, so the package counts as not installed.
+        hide = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path "
+                "if 'editable' not in str(getattr(f, '__module__', ''))]\n"
+                f"sys.path[:] = [p for p in sys.path if p and p != {str(ROOT)!r}]\n")
+        show = "\nprint(mv.__file__)"
+        found = subprocess.run([sys.executable, "-c", hide + bootstrap + show],
+                               cwd=notebook.parent, capture_output=True, text=True)
+        assert found.returncode == 0, found.stderr[-2000:]
+        assert Path(found.stdout.strip()) == ROOT / "mnist_viz" / "__init__.py", notebook.name
+        lost = subprocess.run([sys.executable, "-c", hide + bootstrap], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert lost.returncode == 1
+        last = lost.stderr.strip().splitlines()[-1]
+        assert last.startswith("ImportError: mnist_viz is not installed: run `pip install")
