@@ -3,7 +3,8 @@
 TensorFlow's C++ side writes start-up messages ("oneDNN custom operations are
 on", "could not find cuda drivers") straight to file descriptor 2, where a
 notebook shows them in red under the first cell. They are silenced only while
-TensorFlow is imported; set TF_CPP_MIN_LOG_LEVEL yourself to see its logs.
+TensorFlow is imported, and only when TF_CPP_MIN_LOG_LEVEL is unset: a user who
+sets it (to 0 to see everything, say) gets TensorFlow's messages untouched.
 """
 
 import contextlib
@@ -11,6 +12,7 @@ import logging
 import os
 import sys
 
+_USER_CHOSE_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -31,7 +33,7 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-if "tensorflow" in sys.modules and "keras" in sys.modules:
+if _USER_CHOSE_LOG_LEVEL or ("tensorflow" in sys.modules and "keras" in sys.modules):
     import keras
     import tensorflow as tf
 else:

@@ -1,0 +1,31 @@
+"""TensorFlow's start-up messages: hidden by default, untouched when the user asks."""
+
+import os
+import re
+import subprocess
+import sys
+
+
+# TensorFlow's C++ log lines start with a severity letter and the date: "I0000 00:00:...".
+NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.M)
+
+
+def _import_stderr(**env_changes) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(env_changes)
+    code = "import os, mnist_viz; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip(), done.stderr
+
+
+def test_native_messages_are_hidden_by_default():
+    level, stderr = _import_stderr()
+    assert level == "3"
+    assert not NATIVE_LOG_LINE.search(stderr), stderr
+
+
+def test_a_log_level_set_by_the_user_is_respected():
+    level, stderr = _import_stderr(TF_CPP_MIN_LOG_LEVEL="0")
+    assert level == "0"
+    assert NATIVE_LOG_LINE.search(stderr), stderr  # e.g. "I0000 ... Could not find cuda drivers"
