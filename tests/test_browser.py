@@ -235,3 +235,15 @@ def test_explorer_run_shows_an_image_then_follows_the_layer(page, capsys):
     assert output.locator("img").count() == 0, "the old image is still shown beside the error"
     lines = [line for line in output.inner_text().splitlines() if line.strip()]
     assert lines == ["ValueError: feature 99 does not exist"]
+
+
+def test_without_chromium_the_browser_tests_skip_or_fail_as_asked(monkeypatch):
+    """Skipped with the install command named; failed when CI demands them."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        _chromium()
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        _chromium()
