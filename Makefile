@@ -3,7 +3,8 @@
 # stock "python3" kernel of that environment.
 #   make run      execute every notebook headless into build/ (notebooks + HTML),
 #                 with a progress bar; build/html/index.html links them all
-#   make test     unit tests + nbval re-execution of every notebook
+#   make test     nbval re-execution of every notebook, then the unit tests,
+#                 the browser tests and the installed-wheel test
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
 #   make student  write the student edition of the exercises to build/student/
@@ -59,8 +60,11 @@ bench: $(BENCH_STAMP)
 lab: setup
 	$(PY) -m jupyter lab --KernelManager.transport=ipc notebooks
 
+# setuptools builds in build/lib; it is removed so no stale module reaches a wheel.
 dist: setup
+	rm -rf dist build/lib build/bdist.*
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+	rm -rf build/lib build/bdist.*
 	@echo "Built: $$(ls dist/*.whl)"
 
 clean:

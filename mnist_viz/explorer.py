@@ -95,14 +95,14 @@ def explorer(model: keras.Model):
         values = {name: control.value for name, control in controls.items()}
         run.disabled, run.description = True, "Running…"
         try:
-            fig = explore_feature(model, **values)
+            png = figure_png(explore_feature(model, **values))
         except Exception as err:  # shown to the student, not raised into the void
             output.outputs = ()
             output.append_stderr(error_line(err) + "\n")
         else:
             output.outputs = ()
             output.append_stdout(f"{values['layer']}, feature {values['feature']}\n")
-            output.append_display_data(Image(data=figure_png(fig), format="png"))
+            output.append_display_data(Image(data=png, format="png"))
         finally:
             run.disabled, run.description = False, "Run"
 

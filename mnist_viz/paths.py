@@ -1,8 +1,8 @@
 """Where the package reads and writes.
 
-Run from a checkout of the repository (``make setup`` installs it editable), it
-uses the checkout's ``data/MNIST`` (shipped with it) and ``cache/models``.
-Installed as a regular package, it never writes inside its install folder:
+Run from a checkout of the repository (``make setup`` installs it editable), or
+from any folder inside one, it uses the checkout's ``data/MNIST`` (shipped with
+it) and ``cache/models``. Otherwise it never writes inside its install folder:
 MNIST and trained models go to the platform's user cache folder (on Linux
 ``~/.cache/mnist-viz``). Environment variables override each folder.
 """
@@ -24,11 +24,23 @@ class CacheFolderError(PermissionError):
     """A folder the package must write to cannot be written."""
 
 
+def _is_checkout(folder: Path) -> bool:
+    pyproject = folder / "pyproject.toml"
+    return ((folder / "data" / "MNIST").is_dir() and pyproject.is_file()
+            and 'name = "mnist-viz"' in pyproject.read_text(errors="replace"))
+
+
 def checkout_root() -> Path | None:
-    """The repository root when the package runs from a checkout, else None."""
-    root = Path(__file__).resolve().parent.parent
-    is_checkout = (root / "pyproject.toml").is_file() and (root / "data" / "MNIST").is_dir()
-    return root if is_checkout else None
+    """The repository root when the package runs from a checkout, or when the
+    current folder lies inside one (a notebook opened in a checkout, with the
+    package installed by pip); else None."""
+    candidates = [Path(__file__).resolve().parent.parent]
+    try:
+        here = Path.cwd()
+        candidates += [here, *here.parents]
+    except OSError:  # the current folder was deleted
+        pass
+    return next((folder for folder in candidates if _is_checkout(folder)), None)
 
 
 def user_cache_dir() -> Path:

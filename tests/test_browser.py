@@ -139,13 +139,18 @@ def page(lab, request):
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.set_default_timeout(STEP_MS)
-            page.goto(lab["url"], timeout=STEP_MS)
+            shot = SCREENSHOTS / f"browser-failure-{request.node.name}.png"
+            try:
+                page.goto(lab["url"], timeout=STEP_MS)
+            except Exception:
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.screenshot(path=shot, full_page=True)
+                raise
             yield page
             report = getattr(request.node, "outcome", None)
             if report is not None and report.failed:
                 SCREENSHOTS.mkdir(exist_ok=True)
-                page.screenshot(path=SCREENSHOTS / f"browser-failure-{request.node.name}.png",
-                                full_page=True)
+                page.screenshot(path=shot, full_page=True)
         finally:
             browser.close()
 

@@ -75,3 +75,13 @@ def test_mirrors_can_be_overridden(monkeypatch):
     assert data.mirror_urls() == data.MIRRORS
     monkeypatch.setenv(paths.MIRRORS_ENV_VAR, "http://127.0.0.1:1/a/, http://127.0.0.1:2/b/")
     assert data.mirror_urls() == ("http://127.0.0.1:1/a/", "http://127.0.0.1:2/b/")
+
+
+def test_a_folder_inside_a_checkout_finds_it_even_for_an_installed_package(monkeypatch,
+                                                                         tmp_path):
+    root = paths.checkout_root()
+    monkeypatch.setattr(paths, "__file__", str(tmp_path / "site" / "mnist_viz" / "paths.py"))
+    monkeypatch.chdir(root / "notebooks")
+    assert paths.checkout_root() == root
+    monkeypatch.chdir(tmp_path)
+    assert paths.checkout_root() is None

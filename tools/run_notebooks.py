@@ -6,7 +6,8 @@ For each notebook a progress bar (tqdm) names the notebook and counts its code
 cells with the elapsed time, and the lines the cells print (training progress,
 for one) are shown as they arrive. Executed notebooks go to OUT/notebooks, HTML
 renderings to OUT/html, with OUT/html/index.html linking every one of them.
-With --inplace the notebooks' stored outputs are refreshed instead.
+With --inplace the notebooks' stored outputs are refreshed instead (a notebook
+with a failing cell is left as it was).
 
 The kernel talks to this process over local IPC sockets where the platform has
 them, so it has no reason to warn about unencrypted TCP traffic.
@@ -19,6 +20,7 @@ import html
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,7 +46,7 @@ class ProgressClient(NotebookClient):
 
     def _cell_started(self, cell, cell_index):
         if cell.cell_type == "code":
-            self.bar.set_postfix_str(f"cell {cell_index + 1} of {len(self.nb.cells)}")
+            self.bar.set_postfix_str(f"running code cell {self.bar.n + 1}")
 
     def _cell_done(self, cell, cell_index, execute_reply):
         self.bar.update(1)
@@ -57,9 +59,16 @@ class ProgressClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def execute(path: Path, write_to: Path) -> bool:
-    """Execute the notebook at ``path`` in its own folder; write it to ``write_to``
-    (also when a cell fails, so the error can be read there). True on success."""
+def _keep_refreshing(bar: tqdm, stop: threading.Event) -> None:
+    """Redraw the bar every second, so its elapsed time moves during a long cell."""
+    while not stop.wait(1.0):
+        bar.refresh()
+
+
+def execute(path: Path, write_to: Path, keep_on_error: bool = True) -> bool:
+    """Execute the notebook at ``path`` in its own folder and write it to
+    ``write_to``; when a cell fails, write it only with ``keep_on_error`` (so the
+    error can be read there). True on success."""
     nb = nbformat.read(path, as_version=4)
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
     transport = "ipc" if os.name == "posix" else "tcp"
@@ -69,6 +78,8 @@ def execute(path: Path, write_to: Path) -> bool:
                                 resources={"metadata": {"path": str(path.parent)}})
         client.km = client.create_kernel_manager()
         client.km.transport = transport
+        stop = threading.Event()
+        threading.Thread(target=_keep_refreshing, args=(bar, stop), daemon=True).start()
         with tempfile.TemporaryDirectory(prefix="mnist-viz-kernel-") as sockets:
             if transport == "ipc":  # socket files, in a short path of our own
                 client.km.ip = str(Path(sockets) / "kernel")
@@ -78,7 +89,10 @@ def execute(path: Path, write_to: Path) -> bool:
             except CellExecutionError as err:
                 bar.write(f"{path.name}: a cell failed:\n{str(err).strip()[-2000:]}")
                 ok = False
-    nbformat.write(nb, write_to)
+            finally:
+                stop.set()
+    if ok or keep_on_error:
+        nbformat.write(nb, write_to)
     return ok
 
 
@@ -128,16 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     executed, ok = [], True
     for path in args.notebooks:
         target = path if args.inplace else executed_dir / path.name
-        ok = execute(path.resolve(), target.resolve()) and ok
+        # In place, a failed run must not replace the committed outputs.
+        ok = execute(path.resolve(), target.resolve(), keep_on_error=not args.inplace) and ok
         executed.append(target)
         if not ok:
             break
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
-    if args.inplace:
+    if not ok:
+        kept = "left as it was" if args.inplace else f"written to {executed[-1]}"
+        print(f"Stopped after {minutes} min {seconds} s: a cell of {executed[-1].name} failed "
+              f"(the notebook is {kept}).")
+        if args.inplace:
+            return 1
+    elif args.inplace:
         print(f"Refreshed {len(executed)} notebook(s) in {minutes} min {seconds} s.")
-        return 0 if ok else 1
+        return 0
     index = render_html(executed, args.out / "html")
-    print(f"Ran {len(executed)} notebook(s) in {minutes} min {seconds} s.")
+    if ok:
+        print(f"Ran {len(executed)} notebook(s) in {minutes} min {seconds} s.")
     print(f"Executed notebooks: {executed_dir}/")
     print(f"Open {index} in a browser to read them.")
     return 0 if ok else 1

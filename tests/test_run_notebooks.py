@@ -1,0 +1,48 @@
+"""make run / make execute (tools/run_notebooks.py) on small notebooks: progress
+and printed lines shown, an index page, and a failed in-place run changes nothing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "run_notebooks.py"
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A small title"),
+                                         *map(nbformat.v4.new_code_cell, cells)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_run_shows_progress_streams_lines_and_links_an_index(tmp_path):
+    nb = _notebook(tmp_path / "small.ipynb", "print('iteration 1 of 2')", "print('done')")
+    done = _run("--out", str(tmp_path / "build"), str(nb))
+    assert done.returncode == 0, done.stderr
+    assert "small: 2/2 code cells" in done.stdout
+    assert "    iteration 1 of 2" in done.stdout  # printed while the cell runs
+    assert "Unencrypted" not in done.stdout + done.stderr
+    assert "without encryption" not in done.stdout + done.stderr
+    index = (tmp_path / "build" / "html" / "index.html").read_text()
+    assert '<a href="small.html">small</a>: A small title' in index
+    assert (tmp_path / "build" / "html" / "small.html").is_file()
+    executed = nbformat.read(tmp_path / "build" / "notebooks" / "small.ipynb", as_version=4)
+    assert executed.cells[2].outputs[0]["text"] == "done\n"
+
+
+def test_a_failed_in_place_run_leaves_the_notebook_as_it_was(tmp_path):
+    nb = _notebook(tmp_path / "broken.ipynb", "print('fine')", "1 / 0")
+    before = nb.read_bytes()
+    done = _run("--inplace", str(nb))
+    assert done.returncode == 1
+    assert "a cell of broken.ipynb failed (the notebook is left as it was)" in done.stdout
+    assert nb.read_bytes() == before
