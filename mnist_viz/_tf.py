@@ -12,8 +12,13 @@ import logging
 import os
 import sys
 
-_USER_CHOSE_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The level this package sets is marked, so that a child process (which inherits
+# both variables) does not mistake it for the user's own choice.
+_QUIET_MARK = "MNIST_VIZ_QUIET_TF_LEVEL"
+_level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+_USER_CHOSE_LOG_LEVEL = _level is not None and _level != os.environ.get(_QUIET_MARK)
+if not _USER_CHOSE_LOG_LEVEL:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ[_QUIET_MARK] = "3"
 
 
 @contextlib.contextmanager

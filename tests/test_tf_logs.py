@@ -11,7 +11,8 @@ NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.M)
 
 
 def _import_stderr(**env_changes) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNIST_VIZ_QUIET_TF_LEVEL")}
     env.update(env_changes)
     code = "import os, mnist_viz; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
@@ -29,3 +30,10 @@ def test_a_log_level_set_by_the_user_is_respected():
     level, stderr = _import_stderr(TF_CPP_MIN_LOG_LEVEL="0")
     assert level == "0"
     assert NATIVE_LOG_LINE.search(stderr), stderr  # e.g. "I0000 ... Could not find cuda drivers"
+
+
+def test_a_child_process_inherits_the_quiet_level_as_the_package_set_it():
+    """A subprocess sees the level the parent's import set, marked as the package's."""
+    level, stderr = _import_stderr(TF_CPP_MIN_LOG_LEVEL="3", MNIST_VIZ_QUIET_TF_LEVEL="3")
+    assert level == "3"
+    assert not NATIVE_LOG_LINE.search(stderr), stderr
