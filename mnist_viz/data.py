@@ -47,6 +47,7 @@ def mirror_urls() -> tuple[str, ...]:
     listed = os.environ.get(MIRRORS_ENV_VAR, "").replace(",", " ").split()
     return tuple(listed) or MIRRORS
 
+
 _IDX_UBYTE = 0x08
 
 

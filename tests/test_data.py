@@ -2,15 +2,13 @@
 
 import gzip
 import hashlib
-import http.server
 import struct
-import threading
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from local_http import serving
 from mnist_viz import data, paths
 from mnist_viz.data import IdxFile, MNISTDataError, MNISTMissingError, Split
 
@@ -172,23 +170,13 @@ def test_file_given_as_data_dir(tmp_path):
 
 # ----- downloading from mirrors, against a local server ---------------------
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server(tmp_path):
     """An HTTP server on 127.0.0.1 serving ``tmp_path/www``."""
     root = tmp_path / "www"
     root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(root) as url:
+        yield root, url
 
 
 def test_download_from_a_mirror(server, tmp_path, tiny, capsys):

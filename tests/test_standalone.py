@@ -11,20 +11,18 @@ checkout changes.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mnist_viz import paths
+from local_http import serving
+from mnist_viz import data, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "01_visual_analysis_mnist.ipynb"
@@ -61,16 +59,8 @@ def mirror(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mirror")
     for gz in paths.default_data_dir().glob("*.gz"):
         shutil.copy2(gz, folder / gz.name)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(folder) as url:
+        yield url + "/"
 
 
 def _files(folder: Path) -> set[str]:
@@ -102,7 +92,7 @@ def test_notebook_01_runs_alone_on_the_installed_wheel(installed, mirror, tmp_pa
     assert _files(installed) == before, "the notebook wrote inside the install folder"
     user_cache = cache / "mnist-viz"
     assert sorted(p.name for p in (user_cache / "MNIST").iterdir()) == sorted(
-        spec.filename for spec in __import__("mnist_viz").data.MNIST_FILES.values())
+        spec.filename for spec in data.MNIST_FILES.values())
     assert [p.name.startswith("cnn-") for p in (user_cache / "models").iterdir()] == [True]
     assert sorted(p.name for p in alone.iterdir()) == [NOTEBOOK.name]
 
