@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 import mnist_viz as mv
-from mnist_viz import regularized as reg
 from mnist_viz._files import atomic_write
 from mnist_viz._tf import keras, tf
 
@@ -243,11 +242,19 @@ def keras_vis_way(model: keras.Model, layer: str, features, iterations: int):
 
 def all_features_objectives(model: keras.Model) -> list:
     return [objective for layer in ["layer_conv1", "layer_conv2", "layer_fc1", None]
-            for objective in reg.layer_objectives(model, layer)]
+            for objective in mv.layer_objectives(model, layer)]
+
+
+OURS = "**ours: `optimize_images`, one batch, the engine**"
 
 
 def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]:
+    """The reference task (10 features x 30 steps) done several ways, and the old
+    loops (bench/legacy_ascent.py) against the one engine, in the same run."""
     import warnings
+
+    from legacy_ascent import legacy_ascend, legacy_visualize
+
     layer, features, iterations = "layer_conv2", range(10), 30
     runs, compile_times = {}, {}
 
@@ -264,21 +271,45 @@ def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]
         first_then_median("tf-keras-vis `ActivationMaximization` (its defaults)",
                           keras_vis_way(model, layer, features, iterations))
     start = mv.noise_images(10, seed=0)
-    first_then_median("**ours: `optimize_images`, one batch, compiled loop**",
-                      lambda: mv.ascend(model, layer, features, start, iterations, record=False))
+    old_ascend = legacy_ascend(model, layer)
+    first_then_median("before: `optimize_images`, its own compiled loop",
+                      lambda: old_ascend(features, start, iterations))
+    first_then_median(OURS, lambda: mv.ascend(model, layer, features, start, iterations,
+                                              record=False))
     objectives = all_features_objectives(model)
-    first_then_median(f"ours: all {len(objectives)} features (16+36+128+10), reference "
-                      "settings, one call", lambda: reg.visualize(model, objectives,
-                                                                  reg.REFERENCE))
-    first_then_median(f"ours: all {len(objectives)} features, regularised (200 steps), "
-                      "one call", lambda: reg.visualize(model, objectives, reg.REGULARIZED))
+    n = len(objectives)
+    blank = np.zeros((n, 28, 28), np.float32)
+    first_then_median(f"ours: all {n} features (16+36+128+10), reference settings, one call",
+                      lambda: mv.visualize(model, objectives, mv.REFERENCE))
+    first_then_median(f"before: all {n} features, regularised (200 steps), Python loop",
+                      lambda: legacy_visualize(model, objectives, mv.REGULARIZED, blank))
+    first_then_median(f"ours: all {n} features, regularised (200 steps), one call",
+                      lambda: mv.visualize(model, objectives, mv.REGULARIZED))
+    one = [mv.logit(model, 5, contrast=3.0)]
+    first_then_median("explorer: one feature x 200 steps (before: Python loop)",
+                      lambda: legacy_visualize(model, one, mv.REGULARIZED, blank[:1]))
+    first_then_median("explorer: one feature x 200 steps (ours)",
+                      lambda: mv.visualize(model, one, mv.REGULARIZED))
+    digits = np.repeat(np.arange(10), 4)
+    diverse = (mv.per_image(mv.layer_objectives(model, None, digits, contrast=3.0))
+               + 5.0 * mv.diversity(model, "layer_conv2", digits))
+    first_then_median("ours: 4 diverse images per digit (40 x 200 steps, diversity)",
+                      lambda: mv.visualize(model, diverse, mv.REGULARIZED))
+    ten_digits = mv.layer_objectives(model, None, contrast=3.0)
+    first_then_median("ours: 10 digits x 200 steps, Fourier parameterisation",
+                      lambda: mv.visualize(model, ten_digits, mv.FOURIER))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         timings = interleaved_medians(runs, repeats)
-    batched = timings["**ours: `optimize_images`, one batch, compiled loop**"]
+    batched = timings[OURS]
+    same_task = list(timings)[:4]  # the rows that do the 10 features x 30 steps
     rows = [[name, f"{seconds:.3f} s", f"{compile_times[name]:.2f} s",
-             f"{seconds / batched:.1f}×" if "all" not in name else "—"]
+             f"{seconds / batched:.1f}×" if name in same_task else "—"]
             for name, seconds in timings.items()]
+    regularized_before = timings[f"before: all {n} features, regularised (200 steps), Python loop"]
+    regularized_ours = timings[f"ours: all {n} features, regularised (200 steps), one call"]
+    rows.append([f"**regularised, all {n} features: before / ours**",
+                 f"{regularized_before / regularized_ours:.2f}×", "", ""])
     return rows, timings
 
 

@@ -4,9 +4,13 @@ One module per stage, imports flowing one way:
 
     data      bytes on disk -> arrays (splits, one-hot labels, class numbers)
     model     arrays        -> a trained network (build, train, evaluate, cache)
-    features  a network     -> the images it likes (gradient ascent on the input)
-    regularized             -> the same, with objectives, transforms and penalties
-    recognizability         -> do the images look like digits to independent judges?
+    layers      which layers a network has, named one way (index, name, "logits")
+    objectives  what an ascent maximises: per-image features, diversity, your own
+    params      what an ascent changes: pixels, or a decorrelated Fourier spectrum
+    transforms  what happens to the image on its way in: moves, penalties, blur
+    ascent      the one compiled engine, its settings, presets and callbacks
+    features    the tutorial's names (optimize_image(s), ascend) over the engine
+    judges      do the images look like digits to independent judges?
     diagnostics             -> numbers about features (dead, redundant, restarts)
     plots     arrays        -> figures (never computes, never trains)
 
@@ -19,14 +23,18 @@ from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
                              cached_model_path, classification_accuracy, default_model_path,
                              load_model, load_or_train_reference, predict_classes, save_model,
                              train_cnn, train_reference_cnn)
-from mnist_viz.features import (AscentHistory, ascend, conv_layer_names, dense_layer_names,
-                                feature_objective, noise_images, optimize_image, optimize_images,
-                                print_progress)
-from mnist_viz.regularized import (REFERENCE, REGULARIZED, Objective, Settings, Visualization,
-                                   channel, layer_objectives, logit, neuron,
-                                   regularized_settings, unit, visualize, visualize_digits,
-                                   visualize_layer)
-from mnist_viz.recognizability import Judges, Verdict, judge, load_judges, mean_scores
+from mnist_viz.layers import conv_layer_names, dense_layer_names
+from mnist_viz.objectives import (Objective, channel, diversity, evaluate, layer_objectives,
+                                  logit, neuron, per_image, unit)
+from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, noise_images
+from mnist_viz.transforms import PENALTIES, random_affine
+from mnist_viz.ascent import (FOURIER, REFERENCE, REGULARIZED, AscentHistory, AscentState,
+                              Callback, PrintProgress, PrintSteps, RecordFrames, Settings,
+                              Visualization, print_progress, regularized_settings, visualize,
+                              visualize_digits, visualize_layer)
+from mnist_viz.features import ascend, feature_objective, optimize_image, optimize_images
+from mnist_viz.judges import (JUDGES, Judges, Verdict, judge, load_judges, mean_scores,
+                              score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_image, plot_image_grid, plot_images, plot_images10,
                              animate_ascent, save_gif)
@@ -41,15 +49,19 @@ __all__ = [
     "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
     "save_model", "load_model", "default_model_path", "cached_model_path", "train_reference_cnn", "train_cnn",
     "load_or_train_reference", "FAST_RECIPE", "REFERENCE_RECIPE",
-    # features
-    "conv_layer_names", "dense_layer_names", "noise_images", "ascend", "AscentHistory", "optimize_image",
-    "optimize_images", "print_progress", "feature_objective",
-    # regularized
-    "Settings", "REGULARIZED", "REFERENCE", "Objective", "Visualization", "channel", "neuron",
-    "unit", "logit", "layer_objectives", "regularized_settings", "visualize",
-    "visualize_layer", "visualize_digits",
-    # recognizability
-    "Judges", "Verdict", "load_judges", "judge", "mean_scores",
+    # layers, objectives, params, transforms
+    "conv_layer_names", "dense_layer_names", "Objective", "channel", "neuron", "unit", "logit",
+    "layer_objectives", "per_image", "diversity", "evaluate", "DEFAULT_SEED",
+    "PARAMETERIZATIONS", "noise_images", "PENALTIES", "random_affine",
+    # ascent
+    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "Visualization", "AscentHistory", "AscentState",
+    "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
+    "regularized_settings", "visualize", "visualize_layer", "visualize_digits",
+    # features (the tutorial's names)
+    "ascend", "optimize_image", "optimize_images", "feature_objective",
+    # judges
+    "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
+    "score_table",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_example_errors",
     "plot_confusion_matrix", "plot_flowchart", "animate_ascent", "save_gif",

@@ -9,7 +9,6 @@ traceback; the checks run before any data is read or any network is touched.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -19,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_viz import features, regularized
 from mnist_viz._files import atomic_write
+from mnist_viz.ascent import REFERENCE, PrintProgress, regularized_settings, visualize
 from mnist_viz.data import load_mnist
+from mnist_viz.judges import judge, load_judges
 from mnist_viz.model import classification_accuracy, load_or_train_reference
+from mnist_viz.objectives import layer_objectives
 from mnist_viz.plots import plot_image_grid
-from mnist_viz.recognizability import judge, load_judges
 
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
 METHODS = ("reference", "regularized")
@@ -140,20 +140,15 @@ def write_gallery(layer: str, method: str, seed: int, out: Path) -> dict:
     started = time.perf_counter()
     data = load_mnist()
     model = load_or_train_reference(data.train)
-    layer_id = None if layer == "logits" else layer
-    n = features.num_features(model, features.resolve_layer(model, layer_id))
-    if method == "reference":
-        settings = {"steps": 30, "update": "std", "start": "noise", "priors": "none"}
-        images = features.optimize_images(model, layer_id, range(n), seed=seed)
-    else:
-        chosen = regularized.regularized_settings(model, layer_id)
-        settings = dataclasses.asdict(chosen)
-        print(f"Layer {layer}: optimising {n} images together, {chosen.steps} steps.")
-        images = regularized.visualize_layer(model, layer_id, settings=chosen, seed=seed,
-                                           report_every=50)
+    settings = REFERENCE if method == "reference" else regularized_settings(model, layer)
+    objectives = layer_objectives(model, layer, contrast=settings.contrast)
+    n = len(objectives)
+    print(f"Layer {layer}: optimising {n} images together, {settings.steps} steps.")
+    images = visualize(model, objectives, settings, seed,
+                       callbacks=[PrintProgress(every=50)] if settings.steps > 50 else ()).images
     summary = {"layer": layer, "method": method, "seed": seed, "features": n,
                "model_test_accuracy": classification_accuracy(model, data.test),
-               "settings": settings}
+               "settings": settings.describe()}
     if layer == "logits":
         print("Judging the ten digits (independent CNN and logistic regression on pixels).")
         summary["recognizability"] = judge(model, load_judges(data), images).summary()

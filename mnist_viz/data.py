@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_viz._checks import check_positive_int
 from mnist_viz._files import atomic_write
 from mnist_viz.paths import DATA_ENV_VAR, MIRRORS_ENV_VAR, default_data_dir, writable_folder
 
@@ -234,7 +235,6 @@ class Split:
 
     def next_batch_indices(self, batch_size: int) -> np.ndarray:
         """The row numbers of the next batch, as :meth:`next_batch` would take them."""
-        from mnist_viz._checks import check_positive_int
 
         check_positive_int("batch_size", batch_size, maximum=len(self))
         return self._take(batch_size)
@@ -316,3 +316,45 @@ def load_mnist(data_dir: str | os.PathLike | None = None, seed: int | None = 0,
         validation=Split(train_images[cut:], train_cls[cut:], seed=seed),
         test=Split(test_images, test_cls, seed=seed),
     )
+
+
+def check_images(name: str, images, count: int | None = None) -> np.ndarray:
+    """Grey-scale images as float, shape (n, 784) or (n, 28, 28), finite, in [0, 1].
+
+    Returns them as a float32 array of shape (n, 28, 28).
+    """
+    array = np.asarray(images)
+    if array.dtype.kind not in "fiu" or array.dtype == bool:
+        raise TypeError(f"{name} must hold numbers (float in [0, 1]), got dtype "
+                        f"{array.dtype}.")
+    if array.ndim == 2 and array.shape[1] == img_size_flat:
+        array = array.reshape(-1, *img_shape)
+    if array.ndim != 3 or array.shape[1:] != img_shape:
+        raise ValueError(f"{name} must have shape (n, {img_size_flat}) or (n, 28, 28), "
+                         f"got {array.shape}.")
+    if count is not None and len(array) != count:
+        raise ValueError(f"{name} must hold exactly {count} images for this grid, "
+                         f"got {len(array)}.")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; pixel values must "
+                         "be finite numbers in [0, 1].")
+    low, high = float(array.min(initial=0)), float(array.max(initial=0))
+    if low < 0 or high > 1:
+        raise ValueError(f"{name} has values in [{low:g}, {high:g}]; pixel values must "
+                         "lie in [0, 1] (divide 0-255 images by 255).")
+    return array
+
+
+def check_classes(name: str, cls, count: int) -> np.ndarray:
+    """``count`` class numbers, each a whole number in 0..9."""
+    array = np.asarray(cls)
+    if array.ndim != 1 or len(array) != count:
+        raise ValueError(f"{name} must be {count} class numbers to match the images, "
+                         f"got shape {array.shape}.")
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold whole class numbers 0-9, got dtype {array.dtype}.")
+    if array.size and (array.min() < 0 or array.max() > 9):
+        raise ValueError(f"{name} must hold class numbers in 0-9, got values from "
+                         f"{array.min()} to {array.max()}.")
+    return array

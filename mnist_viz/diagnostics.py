@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_viz._checks import check_images, check_positive_int
+from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
-from mnist_viz.features import layer_output_model, resolve_layer
+from mnist_viz.data import check_images
+from mnist_viz.layers import layer_output_model, relu_layer_name, resolve_layer
 
 
-def silent_fraction(model: keras.Model, conv_id, images, batch_size: int = 1000) -> np.ndarray:
+def silent_fraction(model: keras.Model, layer, images, batch_size: int = 1000) -> np.ndarray:
     """Per feature of a layer: the fraction of ``images`` on which its ReLU output
     is zero everywhere (the feature never fires on that image)."""
-    layer_name = resolve_layer(model, conv_id)
+    layer_name = resolve_layer(model, layer)
     images = check_images("images", images).reshape(len(images), -1)
     batch_size = check_positive_int("batch_size", batch_size)
-    probe = layer_output_model(model, f"{layer_name}_relu")
+    probe = layer_output_model(model, relu_layer_name(layer_name))
     silent = 0
     for start in range(0, len(images), batch_size):
         out = probe(images[start:start + batch_size], training=False).numpy()
@@ -62,9 +63,9 @@ def correlated_pairs(vectors, threshold: float = 0.9) -> list[tuple[int, int, fl
     return [(int(a), int(b), round(float(r), 3)) for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
 
 
-def filter_vectors(model: keras.Model, conv_id) -> np.ndarray:
+def filter_vectors(model: keras.Model, layer) -> np.ndarray:
     """A layer's weights as one row per feature (a conv filter or a dense unit)."""
-    kernel = model.get_layer(resolve_layer(model, conv_id)).kernel.numpy()
+    kernel = model.get_layer(resolve_layer(model, layer)).kernel.numpy()
     return kernel.reshape(-1, kernel.shape[-1]).T
 
 

@@ -14,18 +14,16 @@ from matplotlib.figure import Figure
 
 from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
-from mnist_viz.features import conv_layer_names, dense_layer_names, num_features, resolve_layer
+from mnist_viz.ascent import regularized_settings, visualize
+from mnist_viz.layers import (LOGITS, conv_layer_names, dense_layer_names, num_features,
+                              resolve_layer)
+from mnist_viz.objectives import layer_objectives
 from mnist_viz.plots import plot_ascent_result
-from mnist_viz.regularized import layer_objectives, regularized_settings, visualize
 
 
 def layer_choices(model: keras.Model) -> list[str]:
     """The layers a student can pick: conv and dense layers, the output as 'logits'."""
-    return [*conv_layer_names(model), *dense_layer_names(model)[:-1], "logits"]
-
-
-def _layer_id(layer: str) -> str | None:
-    return None if layer == "logits" else layer
+    return [*conv_layer_names(model), *dense_layer_names(model)[:-1], LOGITS]
 
 
 def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 200,
@@ -33,13 +31,13 @@ def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 2
                     jitter: float | None = None, blur_every: int | None = None,
                     seed: int = 0) -> Figure:
     """Optimise one feature with the layer's regularised settings, changed by any
-    argument that is not None, and plot the image beside its objective curve."""
-    settings = regularized_settings(model, _layer_id(layer))
+    argument that is not None, and plot the image beside its objective curve.
+    Only numbers change between presses, so the compiled ascent is reused."""
+    settings = regularized_settings(model, layer)
     changes = {"steps": check_positive_int("steps", steps), "tv": tv, "l1": l1,
                "jitter": jitter, "blur_every": blur_every}
     settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
-    objectives = layer_objectives(model, _layer_id(layer), [feature],
-                                  contrast=settings.contrast)
+    objectives = layer_objectives(model, layer, [feature], contrast=settings.contrast)
     result = visualize(model, objectives, settings, seed)
     return plot_ascent_result(result.images[0], result.objective[:, 0],
                               f"{layer}, feature {feature}")
@@ -85,9 +83,8 @@ def explorer(model: keras.Model):
     output = widgets.Output()
 
     def follow_layer(change):
-        layer_id = _layer_id(change["new"])
-        settings = regularized_settings(model, layer_id)
-        controls["feature"].max = num_features(model, resolve_layer(model, layer_id)) - 1
+        settings = regularized_settings(model, change["new"])
+        controls["feature"].max = num_features(model, resolve_layer(model, change["new"])) - 1
         controls["tv"].value = max(settings.tv, 1e-5)
         controls["l1"].value = max(settings.l1, 1e-5)
 

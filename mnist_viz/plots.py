@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from mnist_viz._checks import check_classes, check_images, check_positive_int
+from mnist_viz._checks import check_positive_int
 from mnist_viz._files import atomic_write
-from mnist_viz.data import img_shape, num_classes
+from mnist_viz.data import check_classes, check_images, img_shape, num_classes
 
 
 def _bare(ax) -> None:

@@ -32,16 +32,16 @@ def test_reference_ascent_matches_the_recording(recorded, layer):
     layer_id = None if layer == "logits" else layer
     features = CASES[layer]
     images, history = mv.ascend(model, layer_id, features, record[f"{layer}/start"],
-                                num_iterations=12)
+                                steps=12)
     np.testing.assert_allclose(images, record[f"{layer}/ascend"], atol=TOLERANCE)
     np.testing.assert_array_equal(history.predicted, record[f"{layer}/history/predicted"])
     for field in ("objective", "score", "grad_min", "grad_max", "step"):
         np.testing.assert_allclose(getattr(history, field), record[f"{layer}/history/{field}"],
                                    rtol=1e-5, atol=TOLERANCE, err_msg=field)
     np.testing.assert_allclose(
-        mv.optimize_images(model, layer_id, features=features, num_iterations=12, seed=11),
+        mv.optimize_images(model, layer_id, features=features, steps=12, seed=11),
         record[f"{layer}/optimize_images"], atol=TOLERANCE)
     np.testing.assert_allclose(
-        mv.optimize_image(model, layer_id, feature=features[0], num_iterations=12,
+        mv.optimize_image(model, layer_id, feature=features[0], steps=12,
                           show_progress=False, seed=11),
         record[f"{layer}/optimize_image"], atol=TOLERANCE)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli, recognizability
+from mnist_viz import cli, judges
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def model_cache(tmp_path_factory, trained_model):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MNIST_VIZ_CACHE", str(folder))
         mv.save_model(trained_model, mv.default_model_path())
-        mv.save_model(trained_model, recognizability.judge_model_path())
+        mv.save_model(trained_model, judges.judge_model_path())
     return folder
 
 

@@ -102,7 +102,7 @@ def test_reference_ascent_with_no_gradient_stays_finite(capsys):
     blind = keras.Model(x, keras.layers.Dense(10, kernel_initializer="zeros",
                                               name="layer_fc_out")(x))
     start = mv.noise_images(1, seed=0)
-    image = mv.optimize_image(blind, None, 3, num_iterations=3, start=start)
+    image = mv.optimize_image(blind, None, 3, steps=3, start=start)
     assert np.isfinite(image).all()
     np.testing.assert_array_equal(image, start[0])
     assert capsys.readouterr().out.count("no gradient") == 3

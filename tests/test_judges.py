@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import recognizability as rc
+from mnist_viz import judges as rc
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,9 @@ def judges(mnist, trained_model):
     from sklearn.neighbors import NearestNeighbors
 
     subset = mnist.train.images[:3000], mnist.train.cls[:3000]
-    return rc.Judges(trained_model, LogisticRegression(C=0.1, max_iter=200).fit(*subset),
+    pixels = LogisticRegression(C=0.1, max_iter=200).fit(*subset)
+    return rc.Judges({"cnn": lambda images: mv.predict_classes(trained_model, images),
+                      "pixel": pixels.predict},
                      NearestNeighbors(n_neighbors=1).fit(subset[0]))
 
 
@@ -24,9 +26,9 @@ def _one_of_each_digit(split):
 
 def test_real_digits_are_recognised_and_noise_is_not(mnist, trained_model, judges):
     verdict = rc.judge(trained_model, judges, _one_of_each_digit(mnist.test))
-    assert verdict.cnn_correct >= 9 and verdict.pixels_correct >= 8
+    assert verdict.correct("cnn") >= 9 and verdict.correct("pixel") >= 8
     noise = rc.judge(trained_model, judges, mv.noise_images(10, seed=0))
-    assert noise.cnn_correct <= 3 and noise.pixels_correct <= 3
+    assert noise.correct("cnn") <= 3 and noise.correct("pixel") <= 3
 
 
 def test_distance_is_zero_for_a_training_digit(mnist, trained_model, judges):
@@ -41,8 +43,8 @@ def test_summary_and_means_are_plain_numbers(mnist, trained_model, judges):
     verdicts = rc.score_restarts(trained_model, judges, np.stack([digits, digits]))
     means = rc.mean_scores(verdicts)
     assert means["restarts"] == 2
-    assert means["cnn_judge_mean"] == verdicts[0].cnn_correct
-    assert means["cnn_judge_per_restart"] == [verdicts[0].cnn_correct] * 2
+    assert means["cnn_judge_mean"] == verdicts[0].correct("cnn")
+    assert means["cnn_judge_per_restart"] == [verdicts[0].correct("cnn")] * 2
     summary = verdicts[0].summary()
     assert summary["images"] == 10 and isinstance(summary["pixel_judge_correct"], int)
 
@@ -60,3 +62,19 @@ def test_the_judge_cnn_differs_from_the_generator():
     assert judge.count_params() != reference.count_params()
     assert judge.get_layer("layer_conv1").kernel_size != reference.get_layer(
         "layer_conv1").kernel_size
+
+
+def test_a_new_judge_is_one_registry_entry(mnist, trained_model, monkeypatch):
+    """An entry in JUDGES reaches the verdict, the summary, the means and the table."""
+    def always_seven(data):
+        return lambda images: np.full(len(images), 7)
+
+    monkeypatch.setitem(rc.JUDGES, "sevens", rc.JudgeSpec("reads every image as 7", always_seven))
+    judges = rc.load_judges(mnist, names=["sevens"])
+    verdict = rc.judge(trained_model, judges, _one_of_each_digit(mnist.test))
+    assert verdict.correct("sevens") == 1 and verdict.summary()["sevens_judge_correct"] == 1
+    table = rc.score_table({"real digits": rc.mean_scores([verdict])})
+    assert "| sevens judge (of 10) |" in table.splitlines()[0]
+    assert "| real digits | 1.0 (1) |" in table
+    with pytest.raises(ValueError, match=r"unknown judges \['sevenz'\]; valid: \['cnn', 'pixel'"):
+        rc.load_judges(mnist, names=["sevenz"])

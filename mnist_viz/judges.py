@@ -1,8 +1,8 @@
 """Does an image of a "digit" look like that digit? Judges that did not make it.
 
 The network that generated an image is close to 100% sure of almost anything it
-generated, noise included, so its confidence proves nothing. Two independent
-judges decide instead:
+generated, noise included, so its confidence proves nothing. Independent
+judges decide instead, each one entry of the registry :data:`JUDGES`:
 
     a CNN judge        another architecture (3x3 kernels, fewer filters) trained
                        from another seed: does a *different* network read it?
@@ -16,8 +16,8 @@ can see that the images are not copies of training digits.
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +25,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
-from mnist_viz._checks import check_classes, check_images
 from mnist_viz._tf import keras, tf
-from mnist_viz.data import MNIST, Split, img_size_flat, num_classes
+from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
+                            num_classes)
 from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
 
 # A judge must not share the generator's architecture or seed: the tutorial's
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
 JUDGE_ARCHITECTURE = {"conv_filters": (12, 24), "fc_units": (64,), "kernel_size": 3}
 JUDGE_SEED = 1
-
-
-@dataclasses.dataclass
-class Judges:
-    """The two judges and an index of the training digits for nearest distances."""
-
-    cnn: keras.Model
-    pixels: LogisticRegression
-    training_digits: NearestNeighbors
 
 
 def train_judge_cnn(split: Split, seed: int = JUDGE_SEED) -> keras.Model:
@@ -65,42 +56,77 @@ def judge_model_path() -> Path:
                              seed=JUDGE_SEED)
 
 
-def load_judges(data: MNIST, path: str | os.PathLike | None = None) -> Judges:
-    """Both judges, trained on ``data.train``. The CNN judge is cached next to the
-    tutorial's model (see :func:`judge_model_path`); logistic regression takes ~10 s."""
-    path = Path(path) if path is not None else judge_model_path()
-    cnn = load_or_train(lambda: train_judge_cnn(data.train), path,
+def _cnn_judge(data: MNIST) -> Callable:
+    cnn = load_or_train(lambda: train_judge_cnn(data.train), judge_model_path(),
                         "the judge CNN (about 15 s)")
-    pixels = train_pixel_judge(data.train)
-    training_digits = NearestNeighbors(n_neighbors=1).fit(data.train.images)
-    return Judges(cnn, pixels, training_digits)
+    return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
+
+
+def _pixel_judge(data: MNIST) -> Callable:
+    return train_pixel_judge(data.train).predict
+
+
+@dataclasses.dataclass(frozen=True)
+class JudgeSpec:
+    """How to get one judge: ``make(data)`` returns a function from flat images
+    (n, 784) to the digits it reads."""
+
+    description: str
+    make: Callable[[MNIST], Callable]
+
+
+# name -> judge. A new judge is one entry; verdicts, tables and summary.json
+# list every judge here, in this order.
+JUDGES: dict[str, JudgeSpec] = {
+    "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)",
+                     _cnn_judge),
+    "pixel": JudgeSpec("logistic regression on raw pixels", _pixel_judge),
+}
+
+
+@dataclasses.dataclass
+class Judges:
+    """The trained judges (name -> classifier) and an index of the training digits
+    for nearest distances."""
+
+    classifiers: dict
+    training_digits: NearestNeighbors
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.classifiers)
+
+
+def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
+    """The judges in :data:`JUDGES` (default: all), trained on ``data.train``. The
+    CNN judge is cached (see :func:`judge_model_path`); logistic regression takes ~10 s."""
+    names = list(JUDGES) if names is None else list(names)
+    unknown = [name for name in names if name not in JUDGES]
+    if unknown or not names:
+        raise ValueError(f"unknown judges {unknown}; valid: {list(JUDGES)}.")
+    classifiers = {name: JUDGES[name].make(data) for name in names}
+    return Judges(classifiers, NearestNeighbors(n_neighbors=1).fit(data.train.images))
 
 
 @dataclasses.dataclass
 class Verdict:
-    """The judges' verdict on images meant as ``intended`` digits (one entry each)."""
+    """The judges' verdict on images meant as ``intended`` digits (one entry each).
+
+    ``says[name]`` holds the digits that judge reads."""
 
     intended: np.ndarray
-    cnn_says: np.ndarray
-    pixels_says: np.ndarray
+    says: dict
     confidence: np.ndarray
     nearest_distance: np.ndarray
 
-    @property
-    def cnn_correct(self) -> int:
-        """How many images the CNN judge reads as intended."""
-        return int(np.sum(self.cnn_says == self.intended))
-
-    @property
-    def pixels_correct(self) -> int:
-        """How many images the pixel judge reads as intended."""
-        return int(np.sum(self.pixels_says == self.intended))
+    def correct(self, name: str) -> int:
+        """How many images the judge ``name`` reads as intended."""
+        return int(np.sum(self.says[name] == self.intended))
 
     def summary(self) -> dict:
-        """Plain numbers, e.g. for JSON."""
+        """Plain numbers, e.g. for JSON: ``<name>_judge_correct`` per judge."""
         return {"images": int(len(self.intended)),
-                "cnn_judge_correct": self.cnn_correct,
-                "pixel_judge_correct": self.pixels_correct,
+                **{f"{name}_judge_correct": self.correct(name) for name in self.says},
                 "generator_confidence_mean": float(self.confidence.mean()),
                 "nearest_training_distance_mean": float(self.nearest_distance.mean())}
 
@@ -122,8 +148,8 @@ def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
     probabilities = tf.nn.softmax(model(images, training=False)).numpy()
     distance, _ = judges.training_digits.kneighbors(images)
     return Verdict(intended=intended,
-                   cnn_says=np.argmax(judges.cnn(images, training=False).numpy(), axis=1),
-                   pixels_says=judges.pixels.predict(images),
+                   says={name: np.asarray(read(images))
+                         for name, read in judges.classifiers.items()},
                    confidence=probabilities[np.arange(len(images)), intended],
                    nearest_distance=distance[:, 0])
 
@@ -139,27 +165,32 @@ def score_restarts(model: keras.Model, judges: Judges, digit_sets) -> list[Verdi
 
 
 def mean_scores(verdicts: list[Verdict]) -> dict:
-    """Averages over restarts: correct out of 10 per judge, confidence, distance."""
-    return {"restarts": len(verdicts),
-            "cnn_judge_mean": float(np.mean([v.cnn_correct for v in verdicts])),
-            "pixel_judge_mean": float(np.mean([v.pixels_correct for v in verdicts])),
-            "cnn_judge_per_restart": [v.cnn_correct for v in verdicts],
-            "pixel_judge_per_restart": [v.pixels_correct for v in verdicts],
+    """Averages over restarts: correct out of 10 per judge (``<name>_judge_mean``
+    and ``<name>_judge_per_restart``), confidence, distance."""
+    scores = {"restarts": len(verdicts)}
+    for name in verdicts[0].says:
+        per_restart = [v.correct(name) for v in verdicts]
+        scores[f"{name}_judge_mean"] = float(np.mean(per_restart))
+        scores[f"{name}_judge_per_restart"] = per_restart
+    return {**scores,
             "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
             "nearest_training_distance_mean": float(
                 np.mean([v.nearest_distance.mean() for v in verdicts]))}
 
 
 def score_table(rows: dict) -> str:
-    """A Markdown table of :func:`mean_scores` results, one row per method name."""
-    lines = ["| method | CNN judge (of 10) | pixel judge (of 10) | generator's confidence "
-             "| distance to nearest training digit |",
-             "| --- | --- | --- | --- | --- |"]
-    for name, scores in rows.items():
-        lines.append(f"| {name} | {scores['cnn_judge_mean']:.1f} "
-                     f"({', '.join(map(str, scores['cnn_judge_per_restart']))}) "
-                     f"| {scores['pixel_judge_mean']:.1f} "
-                     f"({', '.join(map(str, scores['pixel_judge_per_restart']))}) "
-                     f"| {scores['generator_confidence_mean']:.1%} "
+    """A Markdown table of :func:`mean_scores` results, one row per method name and
+    one column per judge."""
+    judges = [key[:-len("_judge_mean")] for key in next(iter(rows.values()))
+              if key.endswith("_judge_mean")]
+    lines = ["| method | " + " | ".join(f"{name} judge (of 10)" for name in judges)
+             + " | generator's confidence | distance to nearest training digit |",
+             "| --- |" + " --- |" * (len(judges) + 2)]
+    for method, scores in rows.items():
+        cells = [f"{scores[f'{name}_judge_mean']:.1f} "
+                 f"({', '.join(map(str, scores[f'{name}_judge_per_restart']))})"
+                 for name in judges]
+        lines.append(f"| {method} | " + " | ".join(cells)
+                     + f" | {scores['generator_confidence_mean']:.1%} "
                      f"| {scores['nearest_training_distance_mean']:.1f} |")
     return "\n".join(lines)

@@ -1,0 +1,516 @@
+"""The one gradient-ascent engine: settings, presets, callbacks and the compiled loop.
+
+Every way of finding an image a network likes runs here. A run glues the pieces
+of the other modules together, one step after another:
+
+    params      -> images      (:mod:`mnist_viz.params`: pixels or Fourier)
+    transforms  -> what the network sees (:mod:`mnist_viz.transforms`)
+    network     -> layer outputs, cut at the layers the objective reads
+    objective   -> one value per image (:mod:`mnist_viz.objectives`), minus penalties
+    update      -> Adam, or the reference's gradient / its standard deviation
+
+The whole loop is one ``tf.function``, compiled once per model, objective
+structure, settings structure and batch size; numbers (step size, penalty
+weights, jitter, objective weights, the seed) are inputs, so changing them never
+recompiles. :data:`REFERENCE` is the tutorial's method as a preset;
+:data:`REGULARIZED` adds priors that make digits readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Sequence
+
+import numpy as np
+
+from mnist_viz._checks import (check_int, check_non_negative_float, check_positive_int,
+                               check_seed)
+from mnist_viz._tf import keras, tf
+from mnist_viz.data import check_images, img_size_flat, num_classes
+from mnist_viz.layers import (check_linear_layers, conv_layer_names, output_layer_name,
+                              resolve_layer)
+from mnist_viz.objectives import LayerOutputs, Objective, layer_objectives, per_image
+from mnist_viz.params import (DEFAULT_SEED, PARAMETERIZATIONS, STARTS, parameterization,
+                              start_images)
+from mnist_viz.transforms import PENALTIES, blur, random_affine
+
+UPDATE_RULES = ("adam", "std")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything that shapes an ascent. The defaults are tuned for 28x28
+    one-channel MNIST and measured in ``03_recognizable_digits.ipynb``:
+
+    - ``steps=200`` Adam steps of ``learning_rate=0.05``: pixels live in [0, 1],
+      so a step of 5% of the range moves fast yet stays stable.
+    - ``jitter=2`` pixels, ``scale=0.1``, ``rotation=10`` degrees: a digit drawn
+      by hand varies about this much; larger moves erase strokes.
+    - ``tv=0.05``: smooth strokes instead of pixel noise. ``l1=0.1``: a dark
+      background with little ink, as in every MNIST image. ``l2=0``: L1 already
+      keeps ink scarce, and L2 on top makes strokes faint.
+    - ``blur_every=10``, ``blur_sigma=1.0``: an occasional blur thickens strokes
+      to the 2 to 3 pixels of a pen; blurring every step washes the image out.
+    - ``contrast=3.0`` (logits only): the digit's logit minus three times the mean
+      of the others, so the image must look like *this* digit rather than any digit.
+    - ``start="blank"``: a black image, MNIST's background.
+    - ``param="pixels"``: optimise the pixels; ``"fourier"`` optimises a
+      decorrelated spectrum instead (see :mod:`mnist_viz.params`).
+    - ``transforms=()``: extra ``(images, seed) -> images`` functions applied
+      after the random shift, scale and rotation.
+    """
+
+    steps: int = 200
+    update: str = "adam"
+    learning_rate: float = 0.05
+    jitter: float = 2.0
+    scale: float = 0.1
+    rotation: float = 10.0
+    tv: float = 0.05
+    l2: float = 0.0
+    l1: float = 0.1
+    blur_every: int = 10
+    blur_sigma: float = 1.0
+    contrast: float = 3.0
+    start: str = "blank"
+    param: str = "pixels"
+    transforms: tuple = ()
+
+    def __post_init__(self):
+        check_positive_int("steps", self.steps)
+        if self.update not in UPDATE_RULES:
+            raise ValueError(f"update must be one of {UPDATE_RULES}, got {self.update!r}.")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
+        if self.param not in PARAMETERIZATIONS:
+            raise ValueError(f"param must be one of {sorted(PARAMETERIZATIONS)}, got "
+                             f"{self.param!r}.")
+        for name in ("learning_rate", "jitter", "scale", "rotation", "tv", "l2", "l1",
+                     "blur_sigma", "contrast"):
+            check_non_negative_float(name, getattr(self, name))
+        if self.learning_rate == 0:
+            raise ValueError("learning_rate must be > 0, got 0.")
+        if self.scale >= 1:
+            raise ValueError(f"scale must be below 1 (a zoom of 1 +/- scale), got {self.scale}.")
+        check_int("blur_every", self.blur_every, 0)
+        if self.blur_every and self.blur_sigma == 0:
+            raise ValueError("blur_sigma must be > 0 when blur_every is set; use "
+                             "blur_every=0 to switch blurring off.")
+        if not isinstance(self.transforms, tuple) or not all(map(callable, self.transforms)):
+            raise TypeError("transforms must be a tuple of functions (images, seed) -> images, "
+                            f"got {self.transforms!r}.")
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some settings changed (checked like the originals)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown settings {sorted(unknown)}; valid: "
+                            f"{[f.name for f in dataclasses.fields(self)]}.")
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def moves_images(self) -> bool:
+        """Whether the random shift, scale and rotation are on."""
+        return bool(self.jitter or self.scale or self.rotation)
+
+    def structure(self) -> tuple:
+        """What decides the compiled loop's graph (the rest are its inputs)."""
+        return (self.update, self.param, self.moves_images, self.transforms,
+                tuple(name for name in PENALTIES if getattr(self, name)), self.blur_every > 0)
+
+    def numbers(self) -> dict:
+        """The numeric settings, fed to the compiled loop as tensors."""
+        numbers = {name: tf.constant(getattr(self, name), tf.float32)
+                   for name in ("learning_rate", "jitter", "scale", "rotation", "tv", "l2",
+                                "l1", "blur_sigma")}
+        numbers["blur_every"] = tf.constant(self.blur_every, tf.int32)
+        return numbers
+
+    def describe(self) -> dict:
+        """The settings as plain values (e.g. for JSON); transforms by name."""
+        plain = dataclasses.asdict(self)
+        plain["transforms"] = [getattr(t, "__name__", repr(t)) for t in self.transforms]
+        return plain
+
+
+REGULARIZED = Settings()
+# A conv channel's mean is about a hundred times smaller than a logit, and a dense
+# unit about five times smaller, so their penalties are scaled down to match:
+# with the logits' weights the penalties win and the image stays black.
+REGULARIZED_CONV = Settings(tv=3e-4, l1=3e-4, contrast=0.0)
+REGULARIZED_DENSE = Settings(tv=0.01, l1=0.01, contrast=0.0)
+# The same priors on a decorrelated Fourier image (see mnist_viz.params); its steps
+# are smaller in pixel terms, so the learning rate is doubled.
+FOURIER = REGULARIZED.replace(param="fourier", learning_rate=0.1)
+# The reference tutorial's method: 30 plain steps of gradient / std from grey
+# noise, no transforms, no penalties, no blur.
+REFERENCE = Settings(steps=30, update="std", jitter=0.0, scale=0.0, rotation=0.0, tv=0.0,
+                     l1=0.0, blur_every=0, contrast=0.0, start="noise")
+
+
+def regularized_settings(model: keras.Model, layer: int | str | None) -> Settings:
+    """The tuned regularised settings for a layer: conv, dense or output (logits)."""
+    layer_name = resolve_layer(model, layer)
+    if layer_name == output_layer_name(model):
+        return REGULARIZED
+    if layer_name in conv_layer_names(model):
+        return REGULARIZED_CONV
+    return REGULARIZED_DENSE
+
+
+# ---------------------------------------------------------------------------
+# What a run returns, and the callbacks that watch it
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class AscentHistory:
+    """Per-step record of an ascent, each array of shape (steps, n).
+
+    Values describe the image *before* that step: the objective, the predicted
+    class and its softmax score, the gradient's extremes, and the step size
+    (1 / std of the gradient, 0 where the gradient was all zero; Adam's learning
+    rate for Adam).
+    """
+
+    objective: np.ndarray
+    predicted: np.ndarray
+    score: np.ndarray
+    grad_min: np.ndarray
+    grad_max: np.ndarray
+    step: np.ndarray
+
+
+@dataclasses.dataclass
+class Visualization:
+    """What an ascent returns.
+
+    Attributes:
+        images: the final images, (n, 28, 28), values in [0, 1].
+        objective: (steps, n) each image's objective before each step.
+        no_gradient: (steps, n) True where the objective's gradient was all zero.
+        history: the full per-step record, with ``record=True``; else None.
+    """
+
+    images: np.ndarray
+    objective: np.ndarray
+    no_gradient: np.ndarray
+    history: AscentHistory | None = None
+
+
+@dataclasses.dataclass
+class AscentState:
+    """What a callback sees: ``done`` of ``steps`` steps, the images now, and the
+    record so far (``objective`` and ``no_gradient`` of shape (done, n))."""
+
+    done: int
+    steps: int
+    images: np.ndarray
+    objective: np.ndarray
+    no_gradient: np.ndarray
+
+
+class Callback:
+    """Called with an :class:`AscentState` every ``every`` steps and after the last
+    step (only after the last with ``every=None``). ``needs_history`` asks the
+    engine for the full per-step record (predicted class, score, gradient)."""
+
+    every: int | None = None
+    needs_history: bool = False
+
+    def __call__(self, state: AscentState, history: AscentHistory | None) -> None:
+        raise NotImplementedError
+
+
+class PrintProgress(Callback):
+    """Print the objective's mean, min and max every ``every`` steps."""
+
+    def __init__(self, every: int = 50):
+        self.every = check_positive_int("every", every)
+
+    def __call__(self, state, history):
+        latest, flat = state.objective[-1], int(state.no_gradient[-1].sum())
+        gradient = f", no gradient for {flat} of {len(latest)} images" if flat else ""
+        print(f"Step {state.done:>4}/{state.steps}: objective mean {latest.mean():.3f}, "
+              f"min {latest.min():.3f}, max {latest.max():.3f}{gradient}")
+
+
+class PrintSteps(Callback):
+    """After the run, print one image's ascent, one line per step (the tutorial's
+    progress report)."""
+
+    needs_history = True
+
+    def __init__(self, index: int = 0):
+        self.index = check_int("index", index, 0)
+
+    def __call__(self, state, history):
+        if state.done == state.steps:
+            print_progress(history, self.index)
+
+
+class RecordFrames(Callback):
+    """Keep a snapshot of the images every ``every`` steps, for an animation.
+
+    ``frames`` (len(frame_steps), n, 28, 28) starts with the start images;
+    ``frame_steps`` holds the step after which each frame was taken (0 = start).
+    """
+
+    def __init__(self, every: int = 10):
+        self.every = check_positive_int("every", every)
+        self.frames, self.frame_steps = [], []
+
+    def start(self, images: np.ndarray) -> None:
+        self.frames, self.frame_steps = [images.copy()], [0]
+
+    def __call__(self, state, history):
+        self.frames.append(state.images)
+        self.frame_steps.append(state.done)
+
+
+def print_progress(history: AscentHistory, index: int = 0) -> None:
+    """Print one image's ascent, one line per step."""
+    for i in range(len(history.objective)):
+        if history.step[i, index] == 0:
+            gradient = "no gradient (the feature does not respond to the image)"
+        else:
+            gradient = (f"gradient min {history.grad_min[i, index]:+.6f}, "
+                        f"max {history.grad_max[i, index]:+.6f}, "
+                        f"step size {history.step[i, index]:.2f}")
+        print(f"Iteration {i:>3}: predicted {history.predicted[i, index]} "
+              f"({history.score[i, index]:7.2%}), {gradient}, "
+              f"objective {history.objective[i, index]:.4f}")
+
+
+# ---------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------
+
+_RECORDS = ("objective", "no_gradient", "predicted", "score", "grad_min", "grad_max", "step")
+_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Engine:
+    """The compiled loop for one model, objective structure, settings structure,
+    batch size and record flag. Its variables (the parameters and Adam's moments)
+    are reset at the start of every run."""
+
+    def __init__(self, model, objective: Objective, settings: Settings, n: int, record: bool):
+        self.model, self.objective, self.n, self.record = model, objective, n, record
+        self.settings = settings  # only its structure is read inside the graph
+        self.param = parameterization(settings.param)
+        self.params = tf.Variable(self.param.encode(np.zeros((n, 28, 28), np.float32)))
+        self.optimizer = None
+        if settings.update == "adam":
+            self.optimizer = keras.optimizers.Adam(settings.learning_rate)
+            self.optimizer.build([self.params])
+        self.logits_name = output_layer_name(model)
+        self.run_steps = tf.function(self._run_steps)
+        self.traces = 0
+
+    def reset(self, start: np.ndarray, settings: Settings) -> None:
+        self.params.assign(self.param.encode(start))
+        if self.optimizer is not None:
+            rate = self.optimizer.learning_rate
+            for variable in self.optimizer.variables:
+                if variable is not rate:
+                    variable.assign(tf.zeros_like(variable))
+            rate.assign(settings.learning_rate)
+
+    def images(self) -> np.ndarray:
+        return self.param.decode(self.params).numpy()[..., 0]
+
+    def _run_steps(self, first, count, seed, numbers, arrays):
+        self.traces += 1
+        settings, param, n = self.settings, self.param, self.n
+        transforms = list(settings.transforms)
+        if settings.moves_images:
+            transforms.insert(0, random_affine(numbers["jitter"], numbers["scale"],
+                                               numbers["rotation"]))
+        penalties = settings.structure()[4]
+        wanted = [*self.objective.layers, *([self.logits_name] if self.record else [])]
+        records = [tf.TensorArray(tf.float32, size=count)
+                   for _ in (_RECORDS if self.record else _RECORDS[:2])]
+        for k in tf.range(count):
+            i = first + k
+            if settings.blur_every > 0:
+                if tf.logical_and(i > 0, i % numbers["blur_every"] == 0):
+                    self.params.assign(param.encode(
+                        blur(param.decode(self.params), numbers["blur_sigma"])[..., 0]))
+            with tf.GradientTape() as tape:
+                images = param.decode(self.params)
+                seen = images
+                for transform in transforms:
+                    seen = transform(seen, tf.stack([seed, i]))
+                outputs = LayerOutputs(self.model, tf.reshape(seen, (n, img_size_flat)))
+                outputs.prefetch(wanted)
+                objective = _checked_values(self.objective, outputs, arrays, n)
+                total = objective
+                for name in penalties:
+                    total = total - numbers[name] * PENALTIES[name](images)
+                total_sum = tf.reduce_sum(total)  # images are independent: one gradient each
+            grad = tape.gradient(total_sum, self.params)
+            axes = list(range(1, len(self.params.shape)))
+            if self.optimizer is not None:
+                self.optimizer.apply_gradients([(-grad, self.params)])
+                step = tf.fill((n,), numbers["learning_rate"])
+                self.params.assign(param.project(self.params))
+            else:
+                std = tf.math.reduce_std(grad, axis=axes)
+                step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
+                shaped = tf.reshape(step, [n] + [1] * len(axes))
+                self.params.assign(param.project(self.params + shaped * grad))
+            values = [objective, tf.cast(tf.reduce_all(grad == 0, axis=axes), tf.float32)]
+            if self.record:
+                probs = tf.nn.softmax(outputs[self.logits_name])
+                values += [tf.cast(tf.argmax(probs, axis=1), tf.float32),
+                           tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=axes),
+                           tf.reduce_max(grad, axis=axes), step]
+            records = [r.write(k, v) for r, v in zip(records, values)]
+        return [r.stack() for r in records]
+
+
+def trace_count(model: keras.Model) -> int:
+    """How many times the compiled loops of ``model`` were traced: it grows only
+    when a run needs a new structure, never when only numbers change."""
+    return sum(engine.traces for engine in _engines.get(model, {}).values())
+
+
+def _engine(model, objective: Objective, settings: Settings, n: int, record: bool) -> _Engine:
+    per_model = _engines.setdefault(model, {})
+    key = (objective.key(), settings.structure(), n, record)
+    if key not in per_model:
+        per_model[key] = _Engine(model, objective, settings, n, record)
+    return per_model[key]
+
+
+def _checked_values(objective: Objective, outputs: LayerOutputs, arrays, n: int):
+    """The objective's values, shape (n,), or a clear error while the loop is traced."""
+    values = tf.convert_to_tensor(objective.values(outputs, arrays), tf.float32)
+    if not values.shape.is_compatible_with((n,)):
+        raise ValueError(f"objective {objective.description!r} must give one value per "
+                         f"image, shape ({n},), got shape {tuple(values.shape)}.")
+    return tf.ensure_shape(values, (n,))
+
+
+def _check_callbacks(callbacks) -> list[Callback]:
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks)
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks[{i}] must be a Callback (PrintProgress, PrintSteps, "
+                            f"RecordFrames or your own), got {type(callback).__name__}.")
+    return callbacks
+
+
+def _boundaries(steps: int, callbacks: list[Callback]) -> list[int]:
+    """The steps after which the loop pauses to call callbacks (always the last)."""
+    ends = {steps}
+    for callback in callbacks:
+        if callback.every is not None:
+            ends.update(range(callback.every, steps, callback.every))
+    return sorted(ends)
+
+
+def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
+              settings: Settings = REGULARIZED, seed: int | None = DEFAULT_SEED,
+              start: np.ndarray | None = None, callbacks: Sequence[Callback] = (),
+              record: bool = False) -> Visualization:
+    """Optimise a batch of images for an objective.
+
+    Args:
+        objectives: a list (image ``i`` maximises ``objectives[i]``) or one batch
+            :class:`~mnist_viz.objectives.Objective`, e.g. a list's
+            :func:`~mnist_viz.objectives.per_image` plus a diversity term.
+        settings: see :class:`Settings`; :data:`REGULARIZED` or :data:`REFERENCE`.
+        seed: fixes the random transforms and, with ``start="noise"``, the start.
+        start: starting images (n, 28, 28) in [0, 1], instead of ``settings.start``.
+        callbacks: called during the run (:class:`PrintProgress`,
+            :class:`RecordFrames`, :class:`PrintSteps`); an exception in one
+            stops the run and propagates.
+        record: keep the full per-step :class:`AscentHistory`.
+    """
+    check_linear_layers(model)
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a Settings (e.g. REGULARIZED), got "
+                        f"{type(settings).__name__}.")
+    objective = objectives if isinstance(objectives, Objective) else per_image(objectives)
+    seed = DEFAULT_SEED if seed is None else check_seed(seed)
+    callbacks = _check_callbacks(callbacks)
+    record = bool(record) or any(c.needs_history for c in callbacks)
+    if start is None:
+        if objective.batch_size is None:
+            raise ValueError(f"objective {objective.description!r} does not fix the number "
+                             "of images; give start images.")
+        start = start_images(objective.batch_size, settings.start, seed)
+    start = check_images("start", start, count=objective.batch_size)
+    n = len(start)
+    engine = _engine(model, objective, settings, n, record)
+    arrays = tf.nest.map_structure(tf.convert_to_tensor, objective.arrays())
+    engine.reset(start, settings)
+    for callback in callbacks:
+        if isinstance(callback, RecordFrames):
+            callback.start(start)
+    numbers, seed_tensor = settings.numbers(), tf.constant(seed, tf.int32)
+    logs, done = [], 0
+    for end in _boundaries(settings.steps, callbacks):
+        logs.append([r.numpy() for r in engine.run_steps(
+            tf.constant(done, tf.int32), tf.constant(end - done, tf.int32), seed_tensor,
+            numbers, arrays)])
+        if not np.all(np.isfinite(logs[-1][0])):
+            raise FloatingPointError(f"objective {objective.description!r} became NaN or "
+                                     f"infinite between steps {done} and {end}.")
+        done = end
+        called = [c for c in callbacks if done == settings.steps or (
+            c.every is not None and done % c.every == 0)]
+        if called:
+            history = _history(logs) if record else None
+            state = AscentState(done, settings.steps, engine.images(),
+                                np.concatenate([log[0] for log in logs]),
+                                np.concatenate([log[1] for log in logs]).astype(bool))
+            for callback in called:
+                callback(state, history)
+    columns = [np.concatenate([log[j] for log in logs]) for j in range(len(logs[0]))]
+    return Visualization(engine.images(), columns[0], columns[1].astype(bool),
+                         _history(logs) if record else None)
+
+
+def _history(logs) -> AscentHistory:
+    columns = [np.concatenate([log[j] for log in logs]) for j in range(len(_RECORDS))]
+    fields = dict(zip(_RECORDS, columns))
+    fields["predicted"] = fields["predicted"].astype(np.int64)
+    del fields["no_gradient"]
+    return AscentHistory(**fields)
+
+
+def visualize_layer(model: keras.Model, layer: int | str | None,
+                    features: Sequence[int] | None = None,
+                    settings: Settings | None = None, seed: int | None = DEFAULT_SEED,
+                    callbacks: Sequence[Callback] = ()) -> np.ndarray:
+    """The images that the features of one layer like (default: all of them),
+    shape (n, 28, 28) in [0, 1]. ``settings`` default to
+    :func:`regularized_settings` for that layer."""
+    if settings is None:
+        settings = regularized_settings(model, layer)
+    objectives = layer_objectives(model, layer, features, contrast=settings.contrast)
+    return visualize(model, objectives, settings, seed, callbacks=callbacks).images
+
+
+def visualize_digits(model: keras.Model, settings: Settings = REGULARIZED,
+                     seed: int | None = DEFAULT_SEED, restarts: int = 1,
+                     diversity: Objective | None = None) -> np.ndarray:
+    """For each restart, one image per digit 0..9, optimised in one batch.
+
+    Returns (restarts, 10, 28, 28): row r holds restart r's digits, index = digit.
+    Restarts differ by their random transforms (and start, for noise), and by
+    ``diversity`` if given (an objective over all restarts x 10 images).
+    """
+    restarts = check_positive_int("restarts", restarts)
+    objective = per_image(layer_objectives(model, None, list(range(num_classes)) * restarts,
+                                           contrast=settings.contrast))
+    if diversity is not None:
+        objective = objective + diversity
+    images = visualize(model, objective, settings, seed).images
+    return images.reshape(restarts, num_classes, 28, 28)

@@ -1,0 +1,140 @@
+"""Which layers a network has, and how to name and read them.
+
+A layer is named the same way everywhere in the package (``layer``): an index
+into the conv layers, the name of a conv or dense layer, or ``None`` /
+``"logits"`` for the output layer. Features are read *before* their ReLU (the
+reference maximised the Conv2D op's output), so every conv and dense layer must
+be linear with its ReLU as a separate layer named ``<name>_relu``;
+:func:`check_linear_layers` says so clearly when a model breaks that rule.
+"""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+from collections.abc import Sequence
+
+import numpy as np
+
+from mnist_viz._checks import check_non_negative_int
+from mnist_viz._tf import keras
+from mnist_viz.model import OUTPUT_LAYER
+
+LOGITS = "logits"
+_checked_models: weakref.WeakSet = weakref.WeakSet()
+_cut_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's convolutional layers, found by inspecting it."""
+    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def dense_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's fully connected layers, the output layer last."""
+    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def output_layer_name(model: keras.Model) -> str:
+    """The layer whose outputs are the logits."""
+    try:
+        return model.get_layer(OUTPUT_LAYER).name
+    except ValueError:
+        return model.layers[-1].name
+
+
+def relu_layer_name(layer_name: str) -> str:
+    """The name of the ReLU layer that follows a linear conv or dense layer."""
+    return f"{layer_name}_relu"
+
+
+def check_linear_layers(model: keras.Model) -> keras.Model:
+    """The model, if every conv and dense layer is linear (checked once per model).
+
+    A layer with its activation built in (``Conv2D(..., activation="relu")``)
+    hides the value before the ReLU, where a silenced feature still has a gradient.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+    if model in _checked_models:
+        return model
+    for layer in model.layers:
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            continue
+        activation = getattr(layer.activation, "__name__", str(layer.activation))
+        if activation != "linear":
+            raise ValueError(
+                f"layer {layer.name!r} has its activation ({activation}) built in; the "
+                "features are read before the ReLU. Build it linear and add the ReLU as "
+                f"its own layer: keras.layers.ReLU(name={relu_layer_name(layer.name)!r}).")
+    _checked_models.add(model)
+    return model
+
+
+def resolve_layer(model: keras.Model, layer: int | str | None) -> str:
+    """The layer name meant by ``layer``: an index into the conv layer list, the
+    name of a conv or dense layer, or None or ``"logits"`` for the output layer."""
+    check_linear_layers(model)
+    names = conv_layer_names(model)
+    if layer is None or layer == LOGITS:
+        return output_layer_name(model)
+    if isinstance(layer, str):
+        valid = names + dense_layer_names(model)
+        if layer in valid:
+            return layer
+        raise ValueError(f"unknown layer {layer!r}; valid names: {valid}, or None / "
+                         f"{LOGITS!r} for the output layer.")
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
+        raise TypeError(f"layer must be an index into {names}, one of those names, or "
+                        f"None / {LOGITS!r}, got {layer!r} ({type(layer).__name__}).")
+    if not names:
+        raise ValueError(f"the model has no convolutional layers; use layer={LOGITS!r} "
+                         "for the output layer.")
+    if not 0 <= layer < len(names):
+        raise ValueError(f"layer {layer} is out of range: valid indices are "
+                         f"0..{len(names) - 1} for {names}.")
+    return names[layer]
+
+
+def layer_shape(model: keras.Model, layer_name: str) -> tuple[int, ...]:
+    """The shape of one image's output of the named layer (batch left out)."""
+    return tuple(int(d) for d in model.get_layer(layer_name).output.shape[1:])
+
+
+def num_features(model: keras.Model, layer_name: str) -> int:
+    """How many features (channels or units) the named layer has."""
+    return layer_shape(model, layer_name)[-1]
+
+
+def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
+    """``features`` as a list of valid feature indices of the named layer."""
+    count = num_features(model, layer_name)
+    if isinstance(features, (numbers.Integral, str, bytes)) or not isinstance(
+            features, (Sequence, range, np.ndarray)):
+        raise TypeError(f"features must be a sequence of feature indices, got {features!r}.")
+    if len(features) == 0:
+        raise ValueError("features is empty; give at least one feature index.")
+    checked = []
+    for feature in features:
+        feature = check_non_negative_int("feature", feature)
+        if feature >= count:
+            raise ValueError(f"feature {feature} is out of range for {layer_name}, which has "
+                             f"{count} features: valid indices are 0..{count - 1}.")
+        checked.append(feature)
+    return checked
+
+
+def layer_model(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
+    """A model from the input image to the named layers' outputs (a list), cut at
+    the deepest of them; built once per model and names."""
+    per_model = _cut_models.setdefault(model, {})
+    key = tuple(layer_names)
+    if key not in per_model:
+        outputs = [model.get_layer(name).output for name in key]
+        per_model[key] = keras.Model(model.inputs[0], outputs)
+    return per_model[key]
+
+
+def layer_output_model(model: keras.Model, layer_name: str) -> keras.Model:
+    """A model from the input image to the named layer's output."""
+    return keras.Model(model.inputs[0], model.get_layer(layer_name).output)

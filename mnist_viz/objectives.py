@@ -1,0 +1,432 @@
+"""What an ascent maximises: objectives as composable functions of a batch's layer outputs.
+
+An :class:`Objective` maps the layer outputs of a whole batch of images to one
+value per image, shape ``(n,)``; the ascent maximises their sum. Objectives
+compose with ``+``, ``-`` and ``*`` (by a number), so a new idea is one function:
+
+    per-image   channel, neuron, unit, logit: linear in one layer's output, for
+                one image; :func:`per_image` stacks a list of them into a batch
+                (image ``i`` maximises ``objectives[i]``), cut at each layer
+    coupled     diversity: images of one group are pushed apart (Olah et al.,
+                "Feature Visualization", Distill 2017)
+    your own    ``Objective(function, layers, description)``
+
+Numbers inside an objective (weights, the contrast, a factor) reach the compiled
+ascent as inputs, so changing them never recompiles it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from mnist_viz._checks import check_int, check_non_negative_float
+from mnist_viz._tf import keras, tf
+from mnist_viz.data import check_images, img_size_flat
+from mnist_viz.layers import (check_features, conv_layer_names, dense_layer_names,
+                              layer_model, layer_shape, num_features, output_layer_name,
+                              relu_layer_name, resolve_layer)
+
+
+class LayerOutputs:
+    """The layer outputs of one batch of (flat) images, computed when first asked for.
+
+    ``outputs[name]`` is the named layer's output for the whole batch;
+    :meth:`take` computes layers for some images only, through a model cut at
+    the deepest of them.
+    """
+
+    def __init__(self, model: keras.Model, flat_images):
+        self.model, self.images, self._cache = model, flat_images, {}
+
+    def prefetch(self, names: Sequence[str]) -> None:
+        """Compute several layers in one pass (shared lower layers run once)."""
+        names = [name for name in dict.fromkeys(names) if name not in self._cache]
+        if names:
+            self._cache.update(zip(names, _as_list(layer_model(self.model, names)(self.images))))
+
+    def __getitem__(self, name: str):
+        self.prefetch([name])
+        return self._cache[name]
+
+    def take(self, names: Sequence[str], indices):
+        """The named layers' outputs (a list) for the images at ``indices``."""
+        return _as_list(layer_model(self.model, names)(tf.gather(self.images, indices)))
+
+
+def _as_list(outputs) -> list:
+    """A Keras model's outputs as a list (a one-output model returns a tensor)."""
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+class Objective:
+    """A function of a batch's layer outputs that gives one value per image.
+
+    Args:
+        function: ``function(outputs) -> (n,)`` tensor, with ``outputs[name]`` a
+            layer's output for the whole batch (a :class:`LayerOutputs`).
+        layers: the layer names it reads (computed together, in one pass).
+        description: how it reads in a report.
+        batch_size: how many images it is for, if that is fixed.
+    """
+
+    def __init__(self, function: Callable, layers: Sequence[str] = (),
+                 description: str = "custom objective", batch_size: int | None = None):
+        if not callable(function):
+            raise TypeError(f"function must be callable, got {type(function).__name__}.")
+        self.function, self.layers = function, tuple(layers)
+        self.description, self.batch_size = description, batch_size
+
+    # Subclasses describe themselves in three parts: numbers (arrays, fed to the
+    # compiled loop), everything else (key, hashable) and the computation.
+    def arrays(self) -> tuple:
+        """The numbers the compiled ascent receives as inputs."""
+        return ()
+
+    def key(self) -> tuple:
+        """What, besides :meth:`arrays`, decides the computation (hashable)."""
+        return ("function", self.function, self.layers, self.batch_size)
+
+    def values(self, outputs: LayerOutputs, arrays) -> tf.Tensor:
+        """Per-image values, shape (n,), from the layer outputs and :meth:`arrays`."""
+        return self.function(outputs)
+
+    def __call__(self, outputs: LayerOutputs) -> tf.Tensor:
+        return self.values(outputs, tf.nest.map_structure(tf.constant, self.arrays()))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.description}>"
+
+    def __add__(self, other: Objective) -> Objective:
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Sum(self, other)
+
+    def __mul__(self, factor: float) -> Objective:
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
+                math.isfinite(factor)):
+            return NotImplemented
+        return Scaled(self, float(factor))
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Objective:
+        return self * -1.0
+
+    def __sub__(self, other: Objective) -> Objective:
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return self + (-other)
+
+
+def _same_batch_size(a: Objective, b: Objective) -> int | None:
+    if a.batch_size is not None and b.batch_size is not None and a.batch_size != b.batch_size:
+        raise ValueError(f"cannot add objectives for {a.batch_size} and {b.batch_size} "
+                         f"images: {a.description!r} + {b.description!r}.")
+    return a.batch_size if a.batch_size is not None else b.batch_size
+
+
+class Sum(Objective):
+    """The sum of two objectives, image by image."""
+
+    def __init__(self, first: Objective, second: Objective):
+        super().__init__(lambda outputs: None, first.layers + second.layers,
+                         f"{first.description} + {second.description}",
+                         _same_batch_size(first, second))
+        self.parts = (first, second)
+
+    def arrays(self) -> tuple:
+        return tuple(part.arrays() for part in self.parts)
+
+    def key(self) -> tuple:
+        return ("sum", *(part.key() for part in self.parts))
+
+    def values(self, outputs, arrays):
+        return sum(part.values(outputs, a) for part, a in zip(self.parts, arrays))
+
+
+class Scaled(Objective):
+    """An objective times a number (the number is an input, not a constant)."""
+
+    def __init__(self, inner: Objective, factor: float):
+        super().__init__(lambda outputs: None, inner.layers,
+                         f"{factor:g} * ({inner.description})", inner.batch_size)
+        self.inner, self.factor = inner, factor
+
+    def arrays(self) -> tuple:
+        return (np.float32(self.factor), self.inner.arrays())
+
+    def key(self) -> tuple:
+        return ("scaled", self.inner.key())
+
+    def values(self, outputs, arrays):
+        return arrays[0] * self.inner.values(outputs, arrays[1])
+
+
+# ---------------------------------------------------------------------------
+# Linear objectives of one image, and their batch
+# ---------------------------------------------------------------------------
+
+MEAN, FULL = "mean", "full"  # a conv layer read as channel means, or position by position
+
+
+class Linear(Objective):
+    """A linear function of layer outputs, for one image.
+
+    ``weights`` maps ``(layer name, reading)`` to an array: with reading
+    ``"mean"`` a conv layer's channel means are weighted (shape: channels), with
+    ``"full"`` the output itself (shape: the layer's output shape). Sums and
+    multiples stay linear, and a list of them runs as one batch
+    (:func:`per_image`), each image through the network only as far as it needs.
+    """
+
+    def __init__(self, weights: dict, description: str):
+        super().__init__(lambda outputs: None, tuple(name for name, _ in weights), description,
+                         batch_size=1)
+        self.weights = {part: np.asarray(w, np.float32) for part, w in weights.items()}
+
+    def arrays(self) -> tuple:
+        return tuple(self.weights[part][None] for part in sorted(self.weights))
+
+    def key(self) -> tuple:
+        return ("linear", tuple(sorted(self.weights)))
+
+    def values(self, outputs, arrays):
+        return _linear_values([outputs[name] for name, _ in sorted(self.weights)],
+                              sorted(self.weights), arrays)
+
+    def __add__(self, other):
+        if not isinstance(other, Linear):
+            return super().__add__(other)
+        weights = dict(self.weights)
+        for part, w in other.weights.items():
+            weights[part] = weights[part] + w if part in weights else w
+        return Linear(weights, f"{self.description} + {other.description}")
+
+    def __mul__(self, factor):
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
+                math.isfinite(factor)):
+            return NotImplemented
+        return Linear({part: np.float32(factor) * w for part, w in self.weights.items()},
+                      f"{factor:g} * ({self.description})")
+
+    __rmul__ = __mul__
+
+
+def _linear_values(layer_outputs, parts, weights):
+    """Per image: sum over parts of (output or its channel means) * weights."""
+    total = 0.0
+    for output, (_, reading), w in zip(layer_outputs, parts, weights):
+        if reading == MEAN:
+            output = tf.reduce_mean(output, axis=[1, 2])
+        total += tf.reduce_sum(output * w, axis=list(range(1, len(w.shape))))
+    return total
+
+
+class PerImage(Objective):
+    """Linear objectives, one per image, as one batch objective.
+
+    Images that read the same layers form a group; each group runs through a
+    model cut at its deepest layer, so an image for ``layer_conv1`` never pays
+    for the dense layers.
+    """
+
+    def __init__(self, objectives: Sequence[Linear]):
+        groups: dict[tuple, list[int]] = {}
+        for i, objective in enumerate(objectives):
+            groups.setdefault(tuple(sorted(objective.weights)), []).append(i)
+        self.groups = [(parts, np.asarray(indices, np.int32)) for parts, indices in groups.items()]
+        self.objectives = list(objectives)
+        whole = len(self.groups) == 1
+        layers = tuple(dict.fromkeys(name for name, _ in self.groups[0][0])) if whole else ()
+        super().__init__(lambda outputs: None, layers,
+                         f"{len(objectives)} per-image objectives", len(objectives))
+
+    def arrays(self) -> tuple:
+        return tuple((indices, tuple(np.stack([self.objectives[i].weights[part] for i in indices])
+                                     for part in parts))
+                     for parts, indices in self.groups)
+
+    def key(self) -> tuple:
+        return ("per_image", self.batch_size,
+                tuple((parts, len(indices)) for parts, indices in self.groups))
+
+    def values(self, outputs, arrays):
+        if len(self.groups) == 1:  # every image reads the same layers: no gather needed
+            parts = self.groups[0][0]
+            return _linear_values([outputs[name] for name, _ in parts], parts, arrays[0][1])
+        pieces, positions = [], []
+        for (parts, _), (indices, weights) in zip(self.groups, arrays):
+            names = list(dict.fromkeys(name for name, _ in parts))
+            taken = dict(zip(names, outputs.take(names, indices)))
+            pieces.append(_linear_values([taken[name] for name, _ in parts], parts, weights))
+            positions.append(indices)
+        return tf.dynamic_stitch(positions, pieces)
+
+
+def per_image(objectives: Sequence[Objective]) -> Objective:
+    """A list of one-image objectives as one batch objective (image ``i`` maximises
+    ``objectives[i]``)."""
+    if isinstance(objectives, Objective) or not isinstance(objectives, Sequence):
+        raise TypeError(f"objectives must be a list of objectives, one per image, "
+                        f"got {type(objectives).__name__}.")
+    if not objectives:
+        raise ValueError("objectives is empty; give at least one objective.")
+    for i, objective in enumerate(objectives):
+        if not isinstance(objective, Linear):
+            raise TypeError(f"objectives[{i}] must be a one-image objective (channel, neuron, "
+                            f"unit, logit or their sums), got {objective!r}; combine "
+                            "batch objectives with + instead.")
+    return PerImage(objectives)
+
+
+def _one_feature(model: keras.Model, layer, feature: int) -> tuple[str, tuple[int, ...]]:
+    layer_name = resolve_layer(model, layer)
+    check_features(model, layer_name, [feature])
+    return layer_name, layer_shape(model, layer_name)
+
+
+def channel(model: keras.Model, layer: int | str, index: int) -> Linear:
+    """The mean of one conv channel over all positions (the reference's objective)."""
+    layer_name, shape = _one_feature(model, layer, index)
+    if len(shape) != 3:
+        raise ValueError(f"channel objectives need a conv layer; {layer_name} is not one. "
+                         f"Conv layers: {conv_layer_names(model)}; use unit() for dense layers.")
+    weights = np.zeros(shape[-1], np.float32)
+    weights[index] = 1.0
+    return Linear({(layer_name, MEAN): weights}, f"{layer_name}[:, :, {index}] mean")
+
+
+def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> Linear:
+    """One conv channel's value at position (x, y) of its feature map."""
+    layer_name, shape = _one_feature(model, layer, index)
+    if len(shape) != 3:
+        raise ValueError(f"neuron objectives need a conv layer; {layer_name} is not one. "
+                         f"Conv layers: {conv_layer_names(model)}.")
+    x = check_int("x", x, 0, shape[1] - 1)
+    y = check_int("y", y, 0, shape[0] - 1)
+    weights = np.zeros(shape, np.float32)
+    weights[y, x, index] = 1.0
+    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{y}, {x}, {index}]")
+
+
+def unit(model: keras.Model, layer: str, index: int) -> Linear:
+    """One unit of a dense layer, before its ReLU."""
+    layer_name, shape = _one_feature(model, layer, index)
+    if len(shape) != 1:
+        raise ValueError(f"unit objectives need a dense layer; {layer_name} is a conv "
+                         f"layer. Dense layers: {dense_layer_names(model)}.")
+    weights = np.zeros(shape, np.float32)
+    weights[index] = 1.0
+    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{index}]")
+
+
+def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
+    """The logit of ``digit``, minus ``contrast`` times the mean of the other logits.
+
+    With ``contrast`` > 0 the image must look like this digit *rather than* any
+    other, not just raise every logit at once.
+    """
+    layer_name, shape = _one_feature(model, None, digit)
+    contrast = check_non_negative_float("contrast", contrast)
+    weights = np.full(shape, -contrast / (shape[0] - 1), np.float32)
+    weights[digit] = 1.0
+    text = f"logit {digit}" + (f" - {contrast:g} * mean(other logits)" if contrast else "")
+    return Linear({(layer_name, FULL): weights}, text)
+
+
+def feature(model: keras.Model, layer: int | str | None, index: int,
+            contrast: float = 0.0) -> Linear:
+    """The tutorial's objective for one feature of a layer: a conv channel's mean,
+    a dense unit, or a logit (with ``contrast``)."""
+    layer_name = resolve_layer(model, layer)
+    if layer_name == output_layer_name(model):
+        return logit(model, index, contrast)
+    if layer_name in conv_layer_names(model):
+        return channel(model, layer_name, index)
+    return unit(model, layer_name, index)
+
+
+def layer_objectives(model: keras.Model, layer: int | str | None,
+                     features: Sequence[int] | None = None,
+                     contrast: float = 0.0) -> list[Linear]:
+    """One objective per feature of a layer (default: all of its features)."""
+    layer_name = resolve_layer(model, layer)
+    if features is None:
+        features = range(num_features(model, layer_name))
+    return [feature(model, layer_name, f, contrast)
+            for f in check_features(model, layer_name, features)]
+
+
+# ---------------------------------------------------------------------------
+# Batch-coupled objectives
+# ---------------------------------------------------------------------------
+
+
+class Diversity(Objective):
+    """Minus the mean Gram-matrix cosine similarity of each image to the other
+    images of its group, at one layer's ReLU output (Olah et al., 2017)."""
+
+    def __init__(self, layer_name: str, groups: np.ndarray):
+        super().__init__(lambda outputs: None, (layer_name,),
+                         f"diversity at {layer_name}", len(groups))
+        self.groups = groups
+
+    def arrays(self) -> tuple:
+        same = self.groups[:, None] == self.groups[None, :]
+        np.fill_diagonal(same, False)
+        return (same.astype(np.float32),)
+
+    def key(self) -> tuple:
+        return ("diversity", self.layers, self.batch_size)
+
+    def values(self, outputs, arrays):
+        return -gram_similarity(outputs[self.layers[0]], arrays[0])
+
+
+def gram_similarity(activations, partners) -> tf.Tensor:
+    """Per image: the mean cosine similarity of its Gram matrix (channel by channel
+    correlations over positions) to those of its ``partners`` (an n x n 0/1 matrix)."""
+    shape = tf.shape(activations)
+    flat = tf.reshape(activations, (shape[0], -1, shape[-1]))
+    gram = tf.reshape(tf.einsum("npc,npd->ncd", flat, flat), (shape[0], -1))
+    unit_gram = tf.math.l2_normalize(gram, axis=1)
+    cosine = tf.matmul(unit_gram, unit_gram, transpose_b=True)
+    return tf.reduce_sum(cosine * partners, axis=1) / tf.reduce_sum(partners, axis=1)
+
+
+def diversity(model: keras.Model, layer: int | str, groups: Sequence[int]) -> Diversity:
+    """An objective that rewards images of one group for differing from each other.
+
+    ``groups[i]`` names image ``i``'s group (e.g. the digit it is drawn for);
+    every group needs at least two images. Add it to the images' own objective
+    with a weight: ``per_image(objectives) + 10 * diversity(model, 1, digits)``.
+    """
+    layer_name = resolve_layer(model, layer)
+    if len(layer_shape(model, layer_name)) != 3:
+        raise ValueError(f"diversity compares conv feature maps; {layer_name} is not a conv "
+                         f"layer. Conv layers: {conv_layer_names(model)}.")
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.dtype.kind not in "iu":
+        raise TypeError(f"groups must be whole numbers, one per image, got {groups!r}.")
+    if len(groups) < 2:
+        raise ValueError(f"diversity needs at least two images to compare, got {len(groups)}; "
+                         "optimise several images per feature.")
+    labels, counts = np.unique(groups, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(f"diversity needs at least two images per group; group "
+                         f"{labels[counts.argmin()]} has one. groups: {groups.tolist()}.")
+    return Diversity(relu_layer_name(layer_name), groups)
+
+
+def evaluate(model: keras.Model, objective: Objective | Sequence[Objective], images) -> np.ndarray:
+    """The objective's per-image values on ``images`` (image ``i`` for objective ``i``
+    when a list is given)."""
+    if not isinstance(objective, Objective):
+        objective = per_image(objective)
+    images = check_images("images", images, count=objective.batch_size)
+    outputs = LayerOutputs(model, tf.constant(images.reshape(-1, img_size_flat)))
+    return objective(outputs).numpy()

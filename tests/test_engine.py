@@ -1,0 +1,241 @@
+"""The one engine's seams: batch objectives (diversity, your own), parameterisations,
+callbacks, compiled-loop reuse, the linear-layer rule and the module layout."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+from mnist_viz import ascent, explorer, objectives as ob, params
+from mnist_viz._tf import keras, tf
+
+PACKAGE = Path(mv.__file__).resolve().parent
+
+
+def _mean_pairwise_distance(images, groups):
+    flat = images.reshape(len(images), -1)
+    distances = [np.linalg.norm(flat[i] - flat[j]) for i in range(len(flat))
+                 for j in range(i + 1, len(flat)) if groups[i] == groups[j]]
+    return float(np.mean(distances))
+
+
+# -- diversity ----------------------------------------------------------------
+
+def test_diversity_pushes_images_of_one_feature_apart(trained_model):
+    digits = np.repeat([1, 4, 7], 4)
+    objectives = ob.per_image(ob.layer_objectives(trained_model, None, digits, contrast=3.0))
+    settings = mv.REGULARIZED.replace(steps=80)
+    alone = mv.visualize(trained_model, objectives, settings, seed=0).images
+    diverse = mv.visualize(trained_model,
+                           objectives + 5.0 * ob.diversity(trained_model, 1, digits),
+                           settings, seed=0).images
+    assert _mean_pairwise_distance(diverse, digits) > 1.1 * _mean_pairwise_distance(alone, digits)
+
+
+def test_diversity_is_minus_the_gram_similarity_within_a_group(mnist, trained_model):
+    images = mnist.test.images[:4].reshape(-1, 28, 28)
+    same = np.stack([images[0]] * 2 + [images[1], images[2]])
+    values = ob.evaluate(trained_model, ob.diversity(trained_model, 0, [0, 0, 1, 1]), same)
+    np.testing.assert_allclose(values[:2], -1.0, atol=1e-5)  # identical images: cosine 1
+    assert np.all(values[2:] > -1.0 + 1e-3) and np.all(values[2:] < 0)
+
+
+@pytest.mark.parametrize("groups, error, message", [
+    ([3], ValueError, "at least two images to compare, got 1"),
+    ([0, 0, 1], ValueError, "group 1 has one"),
+    ([0.5, 0.5], TypeError, "groups must be whole numbers"),
+])
+def test_diversity_needs_groups_of_two_or_more(trained_model, groups, error, message):
+    with pytest.raises(error, match=message):
+        ob.diversity(trained_model, 1, groups)
+
+
+def test_diversity_reads_a_conv_layer(trained_model):
+    with pytest.raises(ValueError, match="layer_fc1 is not a conv layer"):
+        ob.diversity(trained_model, "layer_fc1", [0, 0])
+
+
+# -- parameterisations ----------------------------------------------------------
+
+def test_fourier_represents_a_given_image_exactly():
+    images = np.random.default_rng(0).uniform(0.01, 0.99, (3, 28, 28)).astype(np.float32)
+    fourier = params.parameterization("fourier")
+    back = fourier.decode(fourier.encode(images)).numpy()[..., 0]
+    np.testing.assert_allclose(back, images, atol=2e-5)
+
+
+def _high_frequency_share(images):
+    spectrum = np.abs(np.fft.fft2(images - images.mean(axis=(1, 2), keepdims=True))) ** 2
+    frequency = np.hypot(*np.meshgrid(np.fft.fftfreq(28), np.fft.fftfreq(28)))
+    return float(spectrum[:, frequency > 0.25].sum() / spectrum.sum())
+
+
+def test_fourier_images_carry_less_high_frequency_energy(trained_model):
+    objectives = ob.layer_objectives(trained_model, None, range(10), contrast=3.0)
+    plain = mv.REGULARIZED.replace(steps=60, tv=0.0, blur_every=0, jitter=0.0, scale=0.0,
+                                   rotation=0.0)
+    pixels = mv.visualize(trained_model, objectives, plain).images
+    fourier = mv.visualize(trained_model, objectives, plain.replace(param="fourier")).images
+    assert _high_frequency_share(fourier) < 0.85 * _high_frequency_share(pixels)
+    assert 0.0 <= fourier.min() and fourier.max() <= 1.0
+
+
+def test_unknown_parameterisation_is_named():
+    with pytest.raises(ValueError, match=r"param must be one of \['fourier', 'pixels'\], "
+                                         r"got 'wavelet'"):
+        mv.REGULARIZED.replace(param="wavelet")
+    with pytest.raises(ValueError, match="unknown parameterisation 'wavelet'"):
+        params.parameterization("wavelet")
+
+
+# -- your own objective, and bad ones --------------------------------------------
+
+def test_a_custom_batch_objective_runs(trained_model):
+    def corner_ink(outputs):  # a non-linear objective of a layer's output
+        return tf.reduce_mean(tf.square(outputs["layer_conv1"][:, :8, :8, :]), axis=[1, 2, 3])
+
+    objective = ob.Objective(corner_ink, ["layer_conv1"], "corner energy", batch_size=2)
+    result = mv.visualize(trained_model, objective, mv.REFERENCE.replace(steps=10))
+    assert result.objective.shape == (10, 2)
+    assert np.all(result.objective[-1] > result.objective[0])
+
+
+def test_an_objective_of_the_wrong_shape_is_a_clear_error(trained_model):
+    objective = ob.Objective(lambda outputs: tf.reduce_sum(outputs["layer_conv1"]),
+                             ["layer_conv1"], "one number for all", batch_size=2)
+    with pytest.raises(ValueError, match=r"'one number for all' must give one value per "
+                                         r"image, shape \(2,\), got shape \(\)"):
+        mv.visualize(trained_model, objective, mv.REFERENCE.replace(steps=3))
+
+
+def test_an_objective_that_becomes_nan_stops_the_run(trained_model):
+    objective = ob.Objective(lambda outputs: tf.math.log(outputs["layer_conv1"][:, 0, 0, 0] * 0),
+                             ["layer_conv1"], "log of zero", batch_size=2)
+    with pytest.raises(FloatingPointError, match="'log of zero' became NaN or infinite "
+                                                 "between steps 0 and 3"):
+        mv.visualize(trained_model, objective, mv.REFERENCE.replace(steps=3))
+
+
+def test_a_list_must_hold_one_image_objectives(trained_model):
+    batch = ob.diversity(trained_model, 0, [0, 0])
+    with pytest.raises(TypeError, match="objectives\\[1\\] must be a one-image objective"):
+        mv.visualize(trained_model, [ob.logit(trained_model, 1), batch])
+
+
+def test_adding_objectives_for_different_batches_is_an_error(trained_model):
+    with pytest.raises(ValueError, match="cannot add objectives for 3 and 2 images"):
+        ob.per_image([ob.logit(trained_model, d) for d in range(3)]) + ob.diversity(
+            trained_model, 0, [0, 0])
+
+
+# -- callbacks --------------------------------------------------------------------
+
+class _Boom(mv.Callback):
+    every = 5
+
+    def __call__(self, state, history):
+        if state.done == 10:
+            raise RuntimeError("stop at 10")
+
+
+def test_a_raising_callback_propagates_and_leaves_nothing_behind(trained_model):
+    objectives = ob.layer_objectives(trained_model, None, [2, 3])
+    settings = mv.REGULARIZED.replace(steps=20)
+    with pytest.raises(RuntimeError, match="stop at 10"):
+        mv.visualize(trained_model, objectives, settings, callbacks=[_Boom()])
+    again = mv.visualize(trained_model, objectives, settings).images
+    fresh = mv.visualize(trained_model, objectives, settings).images
+    np.testing.assert_array_equal(again, fresh)
+
+
+def test_callbacks_do_not_change_the_images(trained_model, capsys):
+    objectives = ob.layer_objectives(trained_model, None, [2, 3])
+    settings = mv.REGULARIZED.replace(steps=20)
+    quiet = mv.visualize(trained_model, objectives, settings)
+    watched = mv.visualize(trained_model, objectives, settings,
+                           callbacks=[mv.PrintProgress(every=7), mv.RecordFrames(every=3)])
+    np.testing.assert_allclose(watched.images, quiet.images, atol=1e-6)
+    np.testing.assert_allclose(watched.objective, quiet.objective, rtol=1e-5, atol=1e-6)
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "Step    7/20", "Step   14/20", "Step   20/20"]
+
+
+def test_library_code_prints_nothing_unless_asked(trained_model, capsys):
+    mv.optimize_images(trained_model, 0, [1, 2], steps=3)
+    mv.visualize_layer(trained_model, 0, [1], settings=mv.REGULARIZED.replace(steps=3))
+    mv.optimize_image(trained_model, 0, 1, steps=3, show_progress=False)
+    assert capsys.readouterr().out == ""
+    mv.optimize_image(trained_model, 0, 1, steps=3)
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_a_callback_must_be_a_callback(trained_model):
+    with pytest.raises(TypeError, match=r"callbacks\[0\] must be a Callback"):
+        mv.visualize(trained_model, ob.layer_objectives(trained_model, None, [1]),
+                     callbacks=[print])
+
+
+# -- one compiled loop, reused -------------------------------------------------------
+
+def test_changing_only_numbers_never_recompiles(trained_model):
+    explorer.explore_feature(trained_model, "logits", 3, steps=20)
+    traces = ascent.trace_count(trained_model)
+    explorer.explore_feature(trained_model, "logits", 5, steps=30, tv=0.01, l1=0.3, jitter=1.0,
+                             blur_every=4, seed=2)
+    explorer.explore_feature(trained_model, "logits", 0, steps=10, tv=0.2, blur_every=7)
+    assert ascent.trace_count(trained_model) == traces
+    explorer.explore_feature(trained_model, "layer_conv2", 0, steps=10)  # a new structure
+    assert ascent.trace_count(trained_model) == traces + 1
+
+
+# -- the tutorial's names ---------------------------------------------------------------
+
+def test_reference_aliases_give_the_same_images(trained_model):
+    new = mv.optimize_image(trained_model, layer=1, feature=2, steps=5, show_progress=False)
+    old = mv.optimize_image(trained_model, conv_id=1, feature=2, num_iterations=5,
+                            show_progress=False)
+    np.testing.assert_array_equal(new, old)
+    np.testing.assert_array_equal(mv.optimize_images(trained_model, conv_id=1, num_iterations=4),
+                                  mv.optimize_images(trained_model, 1, steps=4))
+    with pytest.raises(TypeError, match="give layer or its alias conv_id, not both"):
+        mv.optimize_images(trained_model, 1, conv_id=1)
+
+
+# -- the linear-layer rule --------------------------------------------------------------
+
+def test_a_layer_with_its_activation_built_in_is_named_with_the_fix():
+    x = keras.Input(shape=(784,))
+    net = keras.layers.Reshape((28, 28, 1))(x)
+    net = keras.layers.Conv2D(4, 3, activation="relu", name="layer_conv1")(net)
+    logits = keras.layers.Dense(10, name="layer_fc_out")(keras.layers.Flatten()(net))
+    model = keras.Model(x, logits)
+    with pytest.raises(ValueError, match=r"layer 'layer_conv1' has its activation \(relu\) "
+                                         r"built in.*keras.layers.ReLU\(name='layer_conv1_relu'\)"):
+        mv.optimize_images(model, 0, [0], steps=2)
+
+
+# -- the layout ---------------------------------------------------------------------------
+
+ORDER = ["_version", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
+         "objectives", "params", "transforms", "ascent", "features", "judges", "diagnostics",
+         "plots", "explorer", "cli", "__init__", "__main__"]
+
+
+def _package_imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mnist_viz"):
+            module = node.module.split(".")[1] if "." in node.module else "__init__"
+            yield module, [alias.name for alias in node.names]
+
+
+def test_modules_import_only_modules_below_them_and_no_private_names():
+    assert sorted(p.stem for p in PACKAGE.glob("*.py")) == sorted(ORDER)
+    for path in PACKAGE.glob("*.py"):
+        for module, names in _package_imports(path):
+            if module == "__init__" and path.stem in ("cli", "explorer", "__main__"):
+                continue
+            assert ORDER.index(module) < ORDER.index(path.stem), f"{path.stem} imports {module}"
+            private = [n for n in names if n.startswith("_") and not module.startswith("_")]
+            assert not private, f"{path.stem} imports private {private} from {module}"
