@@ -24,8 +24,8 @@ from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
                              load_model, load_or_train_reference, predict_classes, save_model,
                              train_cnn, train_reference_cnn)
 from mnist_viz.layers import conv_layer_names, dense_layer_names
-from mnist_viz.objectives import (Objective, channel, diversity, evaluate, layer_objectives,
-                                  logit, neuron, per_image, unit)
+from mnist_viz.objectives import (Objective, channel, custom, diversity, evaluate,
+                                  layer_objectives, logit, neuron, per_image, unit)
 from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, noise_images
 from mnist_viz.transforms import PENALTIES, random_affine
 from mnist_viz.ascent import (FOURIER, REFERENCE, REGULARIZED, AscentHistory, AscentState,
@@ -47,14 +47,16 @@ __all__ = [
     "img_size", "img_size_flat", "img_shape", "num_channels", "num_classes",
     # model
     "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
-    "save_model", "load_model", "default_model_path", "cached_model_path", "train_reference_cnn", "train_cnn",
+    "save_model", "load_model", "default_model_path", "cached_model_path",
+    "train_reference_cnn", "train_cnn",
     "load_or_train_reference", "FAST_RECIPE", "REFERENCE_RECIPE",
     # layers, objectives, params, transforms
     "conv_layer_names", "dense_layer_names", "Objective", "channel", "neuron", "unit", "logit",
-    "layer_objectives", "per_image", "diversity", "evaluate", "DEFAULT_SEED",
+    "layer_objectives", "per_image", "diversity", "custom", "evaluate", "DEFAULT_SEED",
     "PARAMETERIZATIONS", "noise_images", "PENALTIES", "random_affine",
     # ascent
-    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "Visualization", "AscentHistory", "AscentState",
+    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "Visualization", "AscentHistory",
+    "AscentState",
     "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
     "regularized_settings", "visualize", "visualize_layer", "visualize_digits",
     # features (the tutorial's names)

@@ -51,8 +51,11 @@ def check_non_negative_float(name: str, value) -> float:
     return float(value)
 
 
+MAX_SEED = 2**31 - 1  # seeds reach TensorFlow as 32-bit integers
+
+
 def check_seed(value) -> int | None:
-    """None or a whole number >= 0."""
+    """None or a whole number in [0, 2**31 - 1]."""
     if value is None:
         return None
-    return check_non_negative_int("seed", value)
+    return check_int("seed", value, 0, MAX_SEED)

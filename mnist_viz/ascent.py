@@ -10,7 +10,8 @@ of the other modules together, one step after another:
     update      -> Adam, or the reference's gradient / its standard deviation
 
 The whole loop is one ``tf.function``, compiled once per model, objective
-structure, settings structure and batch size; numbers (step size, penalty
+structure, settings structure, batch size and whether the full history is
+recorded; numbers (step size, penalty
 weights, jitter, objective weights, the seed) are inputs, so changing them never
 recompiles. :data:`REFERENCE` is the tutorial's method as a preset;
 :data:`REGULARIZED` adds priors that make digits readable.
@@ -24,10 +25,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mnist_viz._checks import (check_int, check_non_negative_float, check_positive_int,
-                               check_seed)
+from mnist_viz._checks import (MAX_SEED, check_int, check_non_negative_float,
+                               check_positive_int, check_seed)
 from mnist_viz._tf import keras, tf
-from mnist_viz.data import check_images, img_size_flat, num_classes
+from mnist_viz.data import check_images, img_shape, img_size_flat, num_classes
 from mnist_viz.layers import (check_linear_layers, conv_layer_names, output_layer_name,
                               resolve_layer)
 from mnist_viz.objectives import LayerOutputs, Objective, layer_objectives, per_image
@@ -115,9 +116,11 @@ class Settings:
         return bool(self.jitter or self.scale or self.rotation)
 
     def structure(self) -> tuple:
-        """What decides the compiled loop's graph (the rest are its inputs)."""
-        return (self.update, self.param, self.moves_images, self.transforms,
-                tuple(name for name in PENALTIES if getattr(self, name)), self.blur_every > 0)
+        """What decides the compiled loop's graph; every other setting is a number
+        fed to it (a penalty or blur at 0 is switched off by its number, so
+        moving a slider to 0 does not recompile; switching the random moves on
+        or off does)."""
+        return self.update, self.param, self.moves_images, self.transforms
 
     def numbers(self) -> dict:
         """The numeric settings, fed to the compiled loop as tensors."""
@@ -214,10 +217,14 @@ class AscentState:
 class Callback:
     """Called with an :class:`AscentState` every ``every`` steps and after the last
     step (only after the last with ``every=None``). ``needs_history`` asks the
-    engine for the full per-step record (predicted class, score, gradient)."""
+    engine for the full per-step record (predicted class, score, gradient).
+    :meth:`begin` sees the start images before the first step."""
 
     every: int | None = None
     needs_history: bool = False
+
+    def begin(self, images: np.ndarray) -> None:
+        """Called once with the start images (n, 28, 28)."""
 
     def __call__(self, state: AscentState, history: AscentHistory | None) -> None:
         raise NotImplementedError
@@ -261,7 +268,7 @@ class RecordFrames(Callback):
         self.every = check_positive_int("every", every)
         self.frames, self.frame_steps = [], []
 
-    def start(self, images: np.ndarray) -> None:
+    def begin(self, images):
         self.frames, self.frame_steps = [images.copy()], [0]
 
     def __call__(self, state, history):
@@ -297,10 +304,12 @@ class _Engine:
     are reset at the start of every run."""
 
     def __init__(self, model, objective: Objective, settings: Settings, n: int, record: bool):
-        self.model, self.objective, self.n, self.record = model, objective, n, record
+        # A weak reference: the engines live in a WeakKeyDictionary keyed by the model.
+        self.model = weakref.ref(model)
+        self.objective, self.n, self.record = objective, n, record
         self.settings = settings  # only its structure is read inside the graph
         self.param = parameterization(settings.param)
-        self.params = tf.Variable(self.param.encode(np.zeros((n, 28, 28), np.float32)))
+        self.params = tf.Variable(self.param.encode(np.zeros((n, *img_shape), np.float32)))
         self.optimizer = None
         if settings.update == "adam":
             self.optimizer = keras.optimizers.Adam(settings.learning_rate)
@@ -328,27 +337,30 @@ class _Engine:
         if settings.moves_images:
             transforms.insert(0, random_affine(numbers["jitter"], numbers["scale"],
                                                numbers["rotation"]))
-        penalties = settings.structure()[4]
         wanted = [*self.objective.layers, *([self.logits_name] if self.record else [])]
         records = [tf.TensorArray(tf.float32, size=count)
                    for _ in (_RECORDS if self.record else _RECORDS[:2])]
         for k in tf.range(count):
             i = first + k
-            if settings.blur_every > 0:
-                if tf.logical_and(i > 0, i % numbers["blur_every"] == 0):
+            blur_every = numbers["blur_every"]
+            if tf.logical_and(blur_every > 0, i > 0):
+                if i % tf.maximum(blur_every, 1) == 0:
                     self.params.assign(param.encode(
                         blur(param.decode(self.params), numbers["blur_sigma"])[..., 0]))
             with tf.GradientTape() as tape:
                 images = param.decode(self.params)
                 seen = images
-                for transform in transforms:
-                    seen = transform(seen, tf.stack([seed, i]))
-                outputs = LayerOutputs(self.model, tf.reshape(seen, (n, img_size_flat)))
+                for j, transform in enumerate(transforms):  # each its own random numbers
+                    step_seed = tf.stack([seed, i])
+                    if j:
+                        step_seed = tf.random.experimental.stateless_fold_in(step_seed, j)
+                    seen = transform(seen, step_seed)
+                outputs = LayerOutputs(self.model(), tf.reshape(seen, (n, img_size_flat)))
                 outputs.prefetch(wanted)
                 objective = _checked_values(self.objective, outputs, arrays, n)
                 total = objective
-                for name in penalties:
-                    total = total - numbers[name] * PENALTIES[name](images)
+                for name, penalise in PENALTIES.items():  # a weight of 0 switches one off
+                    total = total - numbers[name] * penalise(images)
                 total_sum = tf.reduce_sum(total)  # images are independent: one gradient each
             grad = tape.gradient(total_sum, self.params)
             axes = list(range(1, len(self.params.shape)))
@@ -387,8 +399,8 @@ def _engine(model, objective: Objective, settings: Settings, n: int, record: boo
 
 def _checked_values(objective: Objective, outputs: LayerOutputs, arrays, n: int):
     """The objective's values, shape (n,), or a clear error while the loop is traced."""
-    values = tf.convert_to_tensor(objective.values(outputs, arrays), tf.float32)
-    if not values.shape.is_compatible_with((n,)):
+    values = tf.cast(tf.convert_to_tensor(objective.values(outputs, arrays)), tf.float32)
+    if values.shape.rank is None or not values.shape.is_compatible_with((n,)):
         raise ValueError(f"objective {objective.description!r} must give one value per "
                          f"image, shape ({n},), got shape {tuple(values.shape)}.")
     return tf.ensure_shape(values, (n,))
@@ -402,6 +414,8 @@ def _check_callbacks(callbacks) -> list[Callback]:
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks[{i}] must be a Callback (PrintProgress, PrintSteps, "
                             f"RecordFrames or your own), got {type(callback).__name__}.")
+        if callback.every is not None:
+            check_positive_int(f"callbacks[{i}].every", callback.every)
     return callbacks
 
 
@@ -425,7 +439,8 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
             :class:`~mnist_viz.objectives.Objective`, e.g. a list's
             :func:`~mnist_viz.objectives.per_image` plus a diversity term.
         settings: see :class:`Settings`; :data:`REGULARIZED` or :data:`REFERENCE`.
-        seed: fixes the random transforms and, with ``start="noise"``, the start.
+        seed: fixes the random transforms and, with ``start="noise"``, the start
+            (None: a fresh random seed).
         start: starting images (n, 28, 28) in [0, 1], instead of ``settings.start``.
         callbacks: called during the run (:class:`PrintProgress`,
             :class:`RecordFrames`, :class:`PrintSteps`); an exception in one
@@ -437,7 +452,9 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
         raise TypeError(f"settings must be a Settings (e.g. REGULARIZED), got "
                         f"{type(settings).__name__}.")
     objective = objectives if isinstance(objectives, Objective) else per_image(objectives)
-    seed = DEFAULT_SEED if seed is None else check_seed(seed)
+    seed = check_seed(seed)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(MAX_SEED))
     callbacks = _check_callbacks(callbacks)
     record = bool(record) or any(c.needs_history for c in callbacks)
     if start is None:
@@ -451,8 +468,7 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
     arrays = tf.nest.map_structure(tf.convert_to_tensor, objective.arrays())
     engine.reset(start, settings)
     for callback in callbacks:
-        if isinstance(callback, RecordFrames):
-            callback.start(start)
+        callback.begin(start)
     numbers, seed_tensor = settings.numbers(), tf.constant(seed, tf.int32)
     logs, done = [], 0
     for end in _boundaries(settings.steps, callbacks):
@@ -500,7 +516,8 @@ def visualize_layer(model: keras.Model, layer: int | str | None,
 
 def visualize_digits(model: keras.Model, settings: Settings = REGULARIZED,
                      seed: int | None = DEFAULT_SEED, restarts: int = 1,
-                     diversity: Objective | None = None) -> np.ndarray:
+                     diversity: Objective | None = None,
+                     callbacks: Sequence[Callback] = ()) -> np.ndarray:
     """For each restart, one image per digit 0..9, optimised in one batch.
 
     Returns (restarts, 10, 28, 28): row r holds restart r's digits, index = digit.
@@ -512,5 +529,5 @@ def visualize_digits(model: keras.Model, settings: Settings = REGULARIZED,
                                            contrast=settings.contrast))
     if diversity is not None:
         objective = objective + diversity
-    images = visualize(model, objective, settings, seed).images
-    return images.reshape(restarts, num_classes, 28, 28)
+    images = visualize(model, objective, settings, seed, callbacks=callbacks).images
+    return images.reshape(restarts, num_classes, *img_shape)

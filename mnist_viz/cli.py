@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_viz._checks import MAX_SEED
 from mnist_viz._files import atomic_write
 from mnist_viz.ascent import REFERENCE, PrintProgress, regularized_settings, visualize
 from mnist_viz.data import load_mnist
 from mnist_viz.judges import judge, load_judges
 from mnist_viz.model import classification_accuracy, load_or_train_reference
 from mnist_viz.objectives import layer_objectives
+from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_image_grid
 
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
@@ -78,6 +80,9 @@ def _seed(text: str) -> int:
             f"invalid seed {text!r}: give a whole number >= 0") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number >= 0")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number up to "
+                                         f"{MAX_SEED}")
     return value
 
 
@@ -96,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="reference: the tutorial's 30 plain steps from noise; "
                               "regularized: 200 Adam steps with jitter, scale, rotation, "
                               "total variation, L1 and blur (default: %(default)s)")
-    gallery.add_argument("--seed", type=_seed, default=0,
+    gallery.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
                          help="seed for the start images and random transforms "
                               "(default: %(default)s)")
     gallery.add_argument("--out", required=True, type=Path, metavar="DIR",

@@ -333,7 +333,7 @@ def check_images(name: str, images, count: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must have shape (n, {img_size_flat}) or (n, 28, 28), "
                          f"got {array.shape}.")
     if count is not None and len(array) != count:
-        raise ValueError(f"{name} must hold exactly {count} images for this grid, "
+        raise ValueError(f"{name} must hold exactly {count} images, "
                          f"got {len(array)}.")
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):

@@ -18,6 +18,7 @@ from mnist_viz.ascent import regularized_settings, visualize
 from mnist_viz.layers import (LOGITS, conv_layer_names, dense_layer_names, num_features,
                               resolve_layer)
 from mnist_viz.objectives import layer_objectives
+from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_ascent_result
 
 
@@ -29,7 +30,7 @@ def layer_choices(model: keras.Model) -> list[str]:
 def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 200,
                     tv: float | None = None, l1: float | None = None,
                     jitter: float | None = None, blur_every: int | None = None,
-                    seed: int = 0) -> Figure:
+                    seed: int = DEFAULT_SEED) -> Figure:
     """Optimise one feature with the layer's regularised settings, changed by any
     argument that is not None, and plot the image beside its objective curve.
     Only numbers change between presses, so the compiled ascent is reused."""

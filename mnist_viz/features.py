@@ -20,7 +20,7 @@ import numpy as np
 from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
 from mnist_viz.ascent import REFERENCE, AscentHistory, PrintSteps, visualize
-from mnist_viz.data import check_images, img_shape
+from mnist_viz.data import check_images
 from mnist_viz.layers import check_features, resolve_layer
 from mnist_viz.objectives import evaluate, feature, layer_objectives
 from mnist_viz.params import DEFAULT_SEED, noise_images
@@ -85,7 +85,8 @@ def optimize_image(model: keras.Model, layer: int | str | None = _UNSET, feature
     steps = check_positive_int("steps", _alias(steps, num_iterations, "steps",
                                                 "num_iterations", REFERENCE.steps))
     objectives = layer_objectives(model, layer, [feature])
-    start = noise_images(1, seed) if start is None else np.reshape(start, (1, *img_shape))
+    start = noise_images(1, seed) if start is None else check_images(
+        "start", np.reshape(start, (1, -1)), count=1)
     result = visualize(model, objectives, REFERENCE.replace(steps=steps), start=start,
                        callbacks=[PrintSteps()] if show_progress else ())
     return result.images[0]

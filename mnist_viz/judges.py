@@ -102,8 +102,10 @@ def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
     CNN judge is cached (see :func:`judge_model_path`); logistic regression takes ~10 s."""
     names = list(JUDGES) if names is None else list(names)
     unknown = [name for name in names if name not in JUDGES]
-    if unknown or not names:
+    if unknown:
         raise ValueError(f"unknown judges {unknown}; valid: {list(JUDGES)}.")
+    if not names:
+        raise ValueError(f"names is empty; give at least one of {list(JUDGES)}.")
     classifiers = {name: JUDGES[name].make(data) for name in names}
     return Judges(classifiers, NearestNeighbors(n_neighbors=1).fit(data.train.images))
 

@@ -49,7 +49,8 @@ def relu_layer_name(layer_name: str) -> str:
 
 
 def check_linear_layers(model: keras.Model) -> keras.Model:
-    """The model, if every conv and dense layer is linear (checked once per model).
+    """The model, if every conv and dense layer is linear and, but for the output
+    layer, has its ReLU as a layer named ``<name>_relu`` (checked once per model).
 
     A layer with its activation built in (``Conv2D(..., activation="relu")``)
     hides the value before the ReLU, where a silenced feature still has a gradient.
@@ -58,15 +59,22 @@ def check_linear_layers(model: keras.Model) -> keras.Model:
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
     if model in _checked_models:
         return model
+    names = {layer.name for layer in model.layers}
+    output = output_layer_name(model)
     for layer in model.layers:
         if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
             continue
         activation = getattr(layer.activation, "__name__", str(layer.activation))
+        relu = relu_layer_name(layer.name)
         if activation != "linear":
             raise ValueError(
                 f"layer {layer.name!r} has its activation ({activation}) built in; the "
                 "features are read before the ReLU. Build it linear and add the ReLU as "
-                f"its own layer: keras.layers.ReLU(name={relu_layer_name(layer.name)!r}).")
+                f"its own layer: keras.layers.ReLU(name={relu!r}).")
+        if layer.name != output and relu not in names:
+            raise ValueError(
+                f"layer {layer.name!r} has no ReLU layer named {relu!r} after it; add "
+                f"keras.layers.ReLU(name={relu!r}) (see mnist_viz.build_cnn).")
     _checked_models.add(model)
     return model
 

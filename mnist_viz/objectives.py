@@ -9,7 +9,7 @@ compose with ``+``, ``-`` and ``*`` (by a number), so a new idea is one function
                 (image ``i`` maximises ``objectives[i]``), cut at each layer
     coupled     diversity: images of one group are pushed apart (Olah et al.,
                 "Feature Visualization", Distill 2017)
-    your own    ``Objective(function, layers, description)``
+    your own    ``custom(function, layers, description)``
 
 Numbers inside an objective (weights, the contrast, a factor) reach the compiled
 ascent as inputs, so changing them never recompiles it.
@@ -65,34 +65,28 @@ def _as_list(outputs) -> list:
 class Objective:
     """A function of a batch's layer outputs that gives one value per image.
 
-    Args:
-        function: ``function(outputs) -> (n,)`` tensor, with ``outputs[name]`` a
-            layer's output for the whole batch (a :class:`LayerOutputs`).
-        layers: the layer names it reads (computed together, in one pass).
-        description: how it reads in a report.
-        batch_size: how many images it is for, if that is fixed.
+    Each kind of objective says which layers it reads (``layers``, computed
+    together in one pass), how it reads in a report (``description``), how many
+    images it is for if that is fixed (``batch_size``), and three things for the
+    compiled loop: its numbers (:meth:`arrays`, fed as inputs), everything else
+    that shapes its computation (:meth:`key`, hashable) and the computation
+    itself (:meth:`values`). Make your own with :func:`custom`.
     """
 
-    def __init__(self, function: Callable, layers: Sequence[str] = (),
-                 description: str = "custom objective", batch_size: int | None = None):
-        if not callable(function):
-            raise TypeError(f"function must be callable, got {type(function).__name__}.")
-        self.function, self.layers = function, tuple(layers)
-        self.description, self.batch_size = description, batch_size
+    def __init__(self, layers: Sequence[str], description: str, batch_size: int | None):
+        self.layers, self.description, self.batch_size = tuple(layers), description, batch_size
 
-    # Subclasses describe themselves in three parts: numbers (arrays, fed to the
-    # compiled loop), everything else (key, hashable) and the computation.
     def arrays(self) -> tuple:
         """The numbers the compiled ascent receives as inputs."""
         return ()
 
     def key(self) -> tuple:
         """What, besides :meth:`arrays`, decides the computation (hashable)."""
-        return ("function", self.function, self.layers, self.batch_size)
+        raise NotImplementedError
 
     def values(self, outputs: LayerOutputs, arrays) -> tf.Tensor:
         """Per-image values, shape (n,), from the layer outputs and :meth:`arrays`."""
-        return self.function(outputs)
+        raise NotImplementedError
 
     def __call__(self, outputs: LayerOutputs) -> tf.Tensor:
         return self.values(outputs, tf.nest.map_structure(tf.constant, self.arrays()))
@@ -122,6 +116,38 @@ class Objective:
         return self + (-other)
 
 
+class Custom(Objective):
+    """An objective given as a function of the layer outputs (see :func:`custom`)."""
+
+    def __init__(self, function: Callable, layers: Sequence[str], description: str,
+                 batch_size: int | None):
+        super().__init__(layers, description, batch_size)
+        self.function = function
+
+    def key(self) -> tuple:
+        return ("custom", self.function, self.layers, self.batch_size)
+
+    def values(self, outputs, arrays):
+        return self.function(outputs)
+
+
+def custom(function: Callable, layers: Sequence[str], description: str = "custom objective",
+           batch_size: int | None = None) -> Objective:
+    """Your own objective: ``function(outputs)`` returns one value per image, shape
+    (n,), where ``outputs[name]`` is a layer's output for the whole batch.
+
+    ``layers`` names the layers it reads; ``batch_size`` fixes the number of
+    images (otherwise give start images to the ascent).
+    """
+    if not callable(function):
+        raise TypeError(f"function must be callable, got {type(function).__name__}.")
+    if isinstance(layers, str) or not all(isinstance(name, str) for name in layers):
+        raise TypeError(f"layers must be a list of layer names, got {layers!r}.")
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, 1)
+    return Custom(function, layers, description, batch_size)
+
+
 def _same_batch_size(a: Objective, b: Objective) -> int | None:
     if a.batch_size is not None and b.batch_size is not None and a.batch_size != b.batch_size:
         raise ValueError(f"cannot add objectives for {a.batch_size} and {b.batch_size} "
@@ -133,7 +159,7 @@ class Sum(Objective):
     """The sum of two objectives, image by image."""
 
     def __init__(self, first: Objective, second: Objective):
-        super().__init__(lambda outputs: None, first.layers + second.layers,
+        super().__init__(first.layers + second.layers,
                          f"{first.description} + {second.description}",
                          _same_batch_size(first, second))
         self.parts = (first, second)
@@ -152,8 +178,7 @@ class Scaled(Objective):
     """An objective times a number (the number is an input, not a constant)."""
 
     def __init__(self, inner: Objective, factor: float):
-        super().__init__(lambda outputs: None, inner.layers,
-                         f"{factor:g} * ({inner.description})", inner.batch_size)
+        super().__init__(inner.layers, f"{factor:g} * ({inner.description})", inner.batch_size)
         self.inner, self.factor = inner, factor
 
     def arrays(self) -> tuple:
@@ -184,8 +209,7 @@ class Linear(Objective):
     """
 
     def __init__(self, weights: dict, description: str):
-        super().__init__(lambda outputs: None, tuple(name for name, _ in weights), description,
-                         batch_size=1)
+        super().__init__(tuple(name for name, _ in weights), description, batch_size=1)
         self.weights = {part: np.asarray(w, np.float32) for part, w in weights.items()}
 
     def arrays(self) -> tuple:
@@ -242,8 +266,7 @@ class PerImage(Objective):
         self.objectives = list(objectives)
         whole = len(self.groups) == 1
         layers = tuple(dict.fromkeys(name for name, _ in self.groups[0][0])) if whole else ()
-        super().__init__(lambda outputs: None, layers,
-                         f"{len(objectives)} per-image objectives", len(objectives))
+        super().__init__(layers, f"{len(objectives)} per-image objectives", len(objectives))
 
     def arrays(self) -> tuple:
         return tuple((indices, tuple(np.stack([self.objectives[i].weights[part] for i in indices])
@@ -371,8 +394,7 @@ class Diversity(Objective):
     images of its group, at one layer's ReLU output (Olah et al., 2017)."""
 
     def __init__(self, layer_name: str, groups: np.ndarray):
-        super().__init__(lambda outputs: None, (layer_name,),
-                         f"diversity at {layer_name}", len(groups))
+        super().__init__((layer_name,), f"diversity at {layer_name}", len(groups))
         self.groups = groups
 
     def arrays(self) -> tuple:

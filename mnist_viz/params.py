@@ -26,7 +26,8 @@ DEFAULT_SEED = 0
 
 
 def noise_images(n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
-    """``n`` starting images of small noise around mid-grey, uniform in [0.45, 0.55]."""
+    """``n`` starting images of small noise around mid-grey, uniform in [0.45, 0.55]
+    (``seed=None``: different every call)."""
     n = check_positive_int("n", n)
     rng = np.random.default_rng(check_seed(seed))
     return rng.uniform(0.45, 0.55, size=(n, *img_shape)).astype(np.float32)
@@ -44,8 +45,6 @@ def start_images(n: int, start: str, seed: int | None) -> np.ndarray:
 class Pixels:
     """The pixels themselves, shape (n, 28, 28, 1), clipped to [0, 1]."""
 
-    name = "pixels"
-
     def encode(self, images):
         return tf.convert_to_tensor(images, tf.float32)[..., None]
 
@@ -61,7 +60,6 @@ class Fourier:
     is the image. Each frequency is scaled by 1 / frequency, so the parameters are
     decorrelated: a unit step changes low frequencies (shapes) most."""
 
-    name = "fourier"
     # Pixels of exactly 0 or 1 sit at the sigmoid's infinities; start just inside.
     margin = 1e-3
 

@@ -96,14 +96,14 @@ def test_a_custom_batch_objective_runs(trained_model):
     def corner_ink(outputs):  # a non-linear objective of a layer's output
         return tf.reduce_mean(tf.square(outputs["layer_conv1"][:, :8, :8, :]), axis=[1, 2, 3])
 
-    objective = ob.Objective(corner_ink, ["layer_conv1"], "corner energy", batch_size=2)
+    objective = ob.custom(corner_ink, ["layer_conv1"], "corner energy", batch_size=2)
     result = mv.visualize(trained_model, objective, mv.REFERENCE.replace(steps=10))
     assert result.objective.shape == (10, 2)
     assert np.all(result.objective[-1] > result.objective[0])
 
 
 def test_an_objective_of_the_wrong_shape_is_a_clear_error(trained_model):
-    objective = ob.Objective(lambda outputs: tf.reduce_sum(outputs["layer_conv1"]),
+    objective = ob.custom(lambda outputs: tf.reduce_sum(outputs["layer_conv1"]),
                              ["layer_conv1"], "one number for all", batch_size=2)
     with pytest.raises(ValueError, match=r"'one number for all' must give one value per "
                                          r"image, shape \(2,\), got shape \(\)"):
@@ -111,7 +111,7 @@ def test_an_objective_of_the_wrong_shape_is_a_clear_error(trained_model):
 
 
 def test_an_objective_that_becomes_nan_stops_the_run(trained_model):
-    objective = ob.Objective(lambda outputs: tf.math.log(outputs["layer_conv1"][:, 0, 0, 0] * 0),
+    objective = ob.custom(lambda outputs: tf.math.log(outputs["layer_conv1"][:, 0, 0, 0] * 0),
                              ["layer_conv1"], "log of zero", batch_size=2)
     with pytest.raises(FloatingPointError, match="'log of zero' became NaN or infinite "
                                                  "between steps 0 and 3"):
@@ -175,6 +175,27 @@ def test_a_callback_must_be_a_callback(trained_model):
     with pytest.raises(TypeError, match=r"callbacks\[0\] must be a Callback"):
         mv.visualize(trained_model, ob.layer_objectives(trained_model, None, [1]),
                      callbacks=[print])
+    never = _Boom()
+    never.every = 0
+    with pytest.raises(ValueError, match=r"callbacks\[0\].every must be >= 1, got 0"):
+        mv.visualize(trained_model, ob.layer_objectives(trained_model, None, [1]),
+                     callbacks=[never])
+
+
+def test_each_transform_draws_its_own_random_numbers(trained_model):
+    seeds = [tf.Variable([0, 0], dtype=tf.int32) for _ in range(2)]
+
+    def remembering(slot):
+        def transform(images, seed):
+            seeds[slot].assign(tf.cast(seed, tf.int32))
+            return images
+        return transform
+
+    settings = mv.REGULARIZED.replace(steps=2, jitter=0.0, scale=0.0, rotation=0.0,
+                                      transforms=(remembering(0), remembering(1)))
+    mv.visualize(trained_model, ob.layer_objectives(trained_model, None, [1]), settings, seed=3)
+    assert seeds[0].numpy().tolist() == [3, 1]  # the first gets (seed, step) as it is
+    assert seeds[1].numpy().tolist() != seeds[0].numpy().tolist()
 
 
 # -- one compiled loop, reused -------------------------------------------------------
@@ -185,6 +206,7 @@ def test_changing_only_numbers_never_recompiles(trained_model):
     explorer.explore_feature(trained_model, "logits", 5, steps=30, tv=0.01, l1=0.3, jitter=1.0,
                              blur_every=4, seed=2)
     explorer.explore_feature(trained_model, "logits", 0, steps=10, tv=0.2, blur_every=7)
+    explorer.explore_feature(trained_model, "logits", 1, steps=10, tv=0.0, l1=0.0, blur_every=0)
     assert ascent.trace_count(trained_model) == traces
     explorer.explore_feature(trained_model, "layer_conv2", 0, steps=10)  # a new structure
     assert ascent.trace_count(trained_model) == traces + 1
@@ -214,6 +236,17 @@ def test_a_layer_with_its_activation_built_in_is_named_with_the_fix():
     with pytest.raises(ValueError, match=r"layer 'layer_conv1' has its activation \(relu\) "
                                          r"built in.*keras.layers.ReLU\(name='layer_conv1_relu'\)"):
         mv.optimize_images(model, 0, [0], steps=2)
+
+
+def test_a_layer_without_its_relu_layer_is_named_with_the_fix():
+    x = keras.Input(shape=(784,))
+    net = keras.layers.Reshape((28, 28, 1))(x)
+    net = keras.layers.Conv2D(4, 3, name="layer_conv1")(net)
+    net = keras.layers.ReLU(name="relu_of_conv1")(net)
+    model = keras.Model(x, keras.layers.Dense(10, name="layer_fc_out")(keras.layers.Flatten()(net)))
+    with pytest.raises(ValueError, match=r"layer 'layer_conv1' has no ReLU layer named "
+                                         r"'layer_conv1_relu'.*ReLU\(name='layer_conv1_relu'\)"):
+        mv.optimize_images(model, None, [0], steps=2)
 
 
 # -- the layout ---------------------------------------------------------------------------
