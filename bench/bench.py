@@ -8,8 +8,10 @@ several repeats, and printed as Markdown (also written to build/bench.md):
    float32 matmul speed (the roofline);
 2. time until the test accuracy first reaches 99.0%, for the tutorial's recipe
    and the fast recipe;
-3. feature visualisation: the reference's eager loop, our batched ascent and
-   tf-keras-vis at equal steps; all 190 features of the network in one call;
+3. feature visualisation: the reference's eager loop, tf-keras-vis, the loops
+   from before the one engine (bench/legacy_ascent.py) and the engine, at equal
+   steps; all 190 features in one call; the explorer's single feature; the
+   diversity and Fourier runs of notebook 03;
 4. whole runs: each notebook top to bottom, and ``make test``.
 
 Not a test: nothing here fails because the machine is slow.
@@ -362,6 +364,9 @@ def machine() -> str:
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
+SECTIONS = ("training", "accuracy", "visualisation", "whole-runs")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
@@ -370,36 +375,47 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the fast recipe")
     parser.add_argument("--skip-whole-runs", action="store_true",
                         help="leave out the notebooks and make test (about 8 minutes)")
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only these sections (repeatable; default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.md")
     args = parser.parse_args(argv)
+    wanted = set(args.only or SECTIONS)
     started = time.perf_counter()
     data = mv.load_mnist()
     sections = [f"Measured {datetime.date.today():%Y-%m-%d} on {machine()}; "
                 f"every time is the median of {args.repeats} repeats after a warm-up.", ""]
 
-    print("1/4 training throughput ...", flush=True)
-    rows, facts = training_throughput(data, args.iterations, args.repeats)
-    sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
+    if "training" in wanted:
+        print("1/4 training throughput ...", flush=True)
+        rows, facts = training_throughput(data, args.iterations, args.repeats)
+        sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
                  "per repeat)", "",
-                 f"Roofline: a 2048×2048 float32 matmul runs at "
-                 f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "
-                 f"{facts['flops_per_image'] / 1e6:.1f} MFLOP (forward pass from the layer "
-                 "shapes, ×3 for the backward pass).", "",
-                 table(["loop", "images/s", "vs model.fit", "GFLOP/s", "of roofline"], rows), ""]
+                     f"Roofline: a 2048×2048 float32 matmul runs at "
+                     f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "
+                     f"{facts['flops_per_image'] / 1e6:.1f} MFLOP (forward pass from the layer "
+                     "shapes, ×3 for the backward pass).", "",
+                     table(["loop", "images/s", "vs model.fit", "GFLOP/s", "of roofline"], rows),
+                     ""]
 
-    print("2/4 time to 99.0% ...", flush=True)
-    sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
-                 table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]), ""]
+    if "accuracy" in wanted:
+        print("2/4 time to 99.0% ...", flush=True)
+        sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
+                     table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
+                     ""]
 
-    print("3/4 feature visualisation ...", flush=True)
-    model = mv.load_or_train_reference(data.train)
-    rows, _ = feature_visualisation(model, max(args.repeats, 5))
-    sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 iterations)", "",
-                 "First call: the time of the first run, compilation included.", "",
-                 table(["method", "time (compiled)", "first call", "slower than ours by"], rows),
-                 ""]
+    if "visualisation" in wanted:
+        print("3/4 feature visualisation ...", flush=True)
+        model = mv.load_or_train_reference(data.train)
+        rows, _ = feature_visualisation(model, max(args.repeats, 5))
+        sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
+                     "and the engine's other runs)", "",
+                     "First call: the time of the first run, compilation included. "
+                     "\"before\": the loops as they were before the one engine "
+                     "(bench/legacy_ascent.py), timed in the same run.", "",
+                     table(["method", "time (compiled)", "first call", "slower than ours by"],
+                           rows), ""]
 
-    if not args.skip_whole_runs:
+    if "whole-runs" in wanted and not args.skip_whole_runs:
         print("4/4 whole runs (each notebook, then make test) ...", flush=True)
         sections += ["### Whole runs", "", table(["run", "wall time"], whole_runs()), ""]
     sections.append(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")

@@ -45,3 +45,33 @@ def test_reference_ascent_matches_the_recording(recorded, layer):
         mv.optimize_image(model, layer_id, feature=features[0], steps=12,
                           show_progress=False, seed=11),
         record[f"{layer}/optimize_image"], atol=TOLERANCE)
+
+
+def _seed_faithful_loop(model, layer_name, feature, start, steps):
+    """The reference tutorial's algorithm, one image, eager: the gradient of the
+    feature's mean (or the logit) with respect to the pixels, divided by its
+    standard deviation + 1e-8, added, and the pixels clipped to [0, 1]."""
+    from mnist_viz._tf import keras, tf
+
+    probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
+    image = tf.constant(start.reshape(1, 784))
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            output = probe(image)
+            value = tf.reduce_mean(output[..., feature])
+        grad = tape.gradient(value, image)
+        image = tf.clip_by_value(image + grad / (tf.math.reduce_std(grad) + 1e-8), 0.0, 1.0)
+    return image.numpy().reshape(28, 28)
+
+
+@pytest.mark.parametrize("layer", sorted(CASES))
+def test_the_engine_matches_the_seed_faithful_one_image_loop(recorded, layer):
+    model, record = recorded
+    layer_id = None if layer == "logits" else layer
+    layer_name = "layer_fc_out" if layer == "logits" else layer
+    feature, start = CASES[layer][0], record[f"{layer}/start"][0]
+    ours = mv.optimize_image(model, layer_id, feature, steps=12, show_progress=False,
+                             start=start)
+    np.testing.assert_allclose(ours, _seed_faithful_loop(model, layer_name, feature, start, 12),
+                               atol=1e-4)
