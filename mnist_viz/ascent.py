@@ -115,12 +115,17 @@ class Settings:
         """Whether the random shift, scale and rotation are on."""
         return bool(self.jitter or self.scale or self.rotation)
 
+    @property
+    def has_priors(self) -> bool:
+        """Whether any penalty or the blur is on (the reference has none)."""
+        return bool(self.tv or self.l2 or self.l1 or self.blur_every)
+
     def structure(self) -> tuple:
         """What decides the compiled loop's graph; every other setting is a number
-        fed to it (a penalty or blur at 0 is switched off by its number, so
-        moving a slider to 0 does not recompile; switching the random moves on
-        or off does)."""
-        return self.update, self.param, self.moves_images, self.transforms
+        fed to it. With priors on, a penalty or the blur at 0 is switched off by
+        its number, so moving one slider to 0 does not recompile; switching all
+        priors, or the random moves, on or off does."""
+        return self.update, self.param, self.moves_images, self.transforms, self.has_priors
 
     def numbers(self) -> dict:
         """The numeric settings, fed to the compiled loop as tensors."""
@@ -315,7 +320,8 @@ class _Engine:
             self.optimizer = keras.optimizers.Adam(settings.learning_rate)
             self.optimizer.build([self.params])
         self.logits_name = output_layer_name(model)
-        self.run_steps = tf.function(self._run_steps)
+        self._priors = settings.has_priors
+        self.run_steps = tf.function(self._run_steps, autograph=False)
         self.traces = 0
 
     def reset(self, start: np.ndarray, settings: Settings) -> None:
@@ -331,56 +337,77 @@ class _Engine:
         return self.param.decode(self.params).numpy()[..., 0]
 
     def _run_steps(self, first, count, seed, numbers, arrays):
+        """``count`` steps from step ``first``: one ``tf.while_loop``, traced once.
+        Written without AutoGraph, which would convert every objective and
+        transform it calls and triple the first call's time."""
         self.traces += 1
-        settings, param, n = self.settings, self.param, self.n
-        transforms = list(settings.transforms)
-        if settings.moves_images:
+        transforms = list(self.settings.transforms)
+        if self.settings.moves_images:
             transforms.insert(0, random_affine(numbers["jitter"], numbers["scale"],
                                                numbers["rotation"]))
-        wanted = [*self.objective.layers, *([self.logits_name] if self.record else [])]
-        records = [tf.TensorArray(tf.float32, size=count)
-                   for _ in (_RECORDS if self.record else _RECORDS[:2])]
-        for k in tf.range(count):
+        fields = _RECORDS if self.record else _RECORDS[:2]
+        records = tuple(tf.TensorArray(tf.float32, size=count) for _ in fields)
+
+        def step(k, records):
             i = first + k
-            blur_every = numbers["blur_every"]
-            if tf.logical_and(blur_every > 0, i > 0):
-                if i % tf.maximum(blur_every, 1) == 0:
-                    self.params.assign(param.encode(
-                        blur(param.decode(self.params), numbers["blur_sigma"])[..., 0]))
-            with tf.GradientTape() as tape:
-                images = param.decode(self.params)
-                seen = images
-                for j, transform in enumerate(transforms):  # each its own random numbers
-                    step_seed = tf.stack([seed, i])
-                    if j:
-                        step_seed = tf.random.experimental.stateless_fold_in(step_seed, j)
-                    seen = transform(seen, step_seed)
-                outputs = LayerOutputs(self.model(), tf.reshape(seen, (n, img_size_flat)))
-                outputs.prefetch(wanted)
-                objective = _checked_values(self.objective, outputs, arrays, n)
-                total = objective
+            if self._priors:
+                self._blur_if_due(i, numbers)
+            values = self._step(i, seed, numbers, arrays, transforms)
+            return k + 1, tuple(r.write(k, v) for r, v in zip(records, values))
+
+        _, records = tf.while_loop(lambda k, records: k < count, step,
+                                   (tf.constant(0), records))
+        return [r.stack() for r in records]
+
+    def _blur_if_due(self, i, numbers):
+        every = numbers["blur_every"]
+        due = tf.logical_and(tf.logical_and(every > 0, i > 0), i % tf.maximum(every, 1) == 0)
+
+        def blurred():
+            images = self.param.decode(self.params)
+            self.params.assign(self.param.encode(blur(images, numbers["blur_sigma"])[..., 0]))
+            return tf.constant(True)
+
+        tf.cond(due, blurred, lambda: tf.constant(False))
+
+    def _step(self, i, seed, numbers, arrays, transforms) -> list:
+        """One step; returns this step's records (before the step)."""
+        param, n = self.param, self.n
+        with tf.GradientTape() as tape:
+            images = param.decode(self.params)
+            seen = images
+            for j, transform in enumerate(transforms):  # each its own random numbers
+                step_seed = tf.stack([seed, i])
+                if j:
+                    step_seed = tf.random.experimental.stateless_fold_in(step_seed, j)
+                seen = transform(seen, step_seed)
+            outputs = LayerOutputs(self.model(), tf.reshape(seen, (n, img_size_flat)))
+            outputs.prefetch([*self.objective.layers,
+                              *([self.logits_name] if self.record else [])])
+            objective = _checked_values(self.objective, outputs, arrays, n)
+            total = objective
+            if self._priors:
                 for name, penalise in PENALTIES.items():  # a weight of 0 switches one off
                     total = total - numbers[name] * penalise(images)
-                total_sum = tf.reduce_sum(total)  # images are independent: one gradient each
-            grad = tape.gradient(total_sum, self.params)
-            axes = list(range(1, len(self.params.shape)))
-            if self.optimizer is not None:
-                self.optimizer.apply_gradients([(-grad, self.params)])
-                step = tf.fill((n,), numbers["learning_rate"])
-                self.params.assign(param.project(self.params))
-            else:
-                std = tf.math.reduce_std(grad, axis=axes)
-                step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
-                shaped = tf.reshape(step, [n] + [1] * len(axes))
-                self.params.assign(param.project(self.params + shaped * grad))
-            values = [objective, tf.cast(tf.reduce_all(grad == 0, axis=axes), tf.float32)]
-            if self.record:
-                probs = tf.nn.softmax(outputs[self.logits_name])
-                values += [tf.cast(tf.argmax(probs, axis=1), tf.float32),
-                           tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=axes),
-                           tf.reduce_max(grad, axis=axes), step]
-            records = [r.write(k, v) for r, v in zip(records, values)]
-        return [r.stack() for r in records]
+            total_sum = tf.reduce_sum(total)  # images are independent: one gradient each
+        grad = tape.gradient(total_sum, self.params)
+        axes = list(range(1, len(self.params.shape)))
+        if self.optimizer is not None:
+            self.optimizer.apply_gradients([(-grad, self.params)])
+            step = tf.fill((n,), numbers["learning_rate"])
+            self.params.assign(param.project(self.params))
+        else:
+            std = tf.math.reduce_std(grad, axis=axes)
+            step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
+            shaped = tf.reshape(step, [n] + [1] * len(axes))
+            self.params.assign(param.project(self.params + shaped * grad))
+        values = [objective, tf.cast(tf.reduce_all(grad == 0, axis=axes), tf.float32)]
+        if self.record:
+            probs = tf.nn.softmax(outputs[self.logits_name])
+            values += [tf.cast(tf.argmax(probs, axis=1), tf.float32),
+                       tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=axes),
+                       tf.reduce_max(grad, axis=axes), step]
+        return values
 
 
 def trace_count(model: keras.Model) -> int:

@@ -206,10 +206,13 @@ def test_changing_only_numbers_never_recompiles(trained_model):
     explorer.explore_feature(trained_model, "logits", 5, steps=30, tv=0.01, l1=0.3, jitter=1.0,
                              blur_every=4, seed=2)
     explorer.explore_feature(trained_model, "logits", 0, steps=10, tv=0.2, blur_every=7)
-    explorer.explore_feature(trained_model, "logits", 1, steps=10, tv=0.0, l1=0.0, blur_every=0)
+    explorer.explore_feature(trained_model, "logits", 1, steps=10, tv=0.0, blur_every=0)
     assert ascent.trace_count(trained_model) == traces
     explorer.explore_feature(trained_model, "layer_conv2", 0, steps=10)  # a new structure
     assert ascent.trace_count(trained_model) == traces + 1
+    # Switching every prior off at once is a new structure too: the reference's loop.
+    explorer.explore_feature(trained_model, "logits", 1, steps=10, tv=0.0, l1=0.0, blur_every=0)
+    assert ascent.trace_count(trained_model) == traces + 2
 
 
 # -- the tutorial's names ---------------------------------------------------------------
