@@ -320,7 +320,6 @@ class _Engine:
             self.optimizer = keras.optimizers.Adam(settings.learning_rate)
             self.optimizer.build([self.params])
         self.logits_name = output_layer_name(model)
-        self._priors = settings.has_priors
         self.run_steps = tf.function(self._run_steps, autograph=False)
         self.traces = 0
 
@@ -350,7 +349,7 @@ class _Engine:
 
         def step(k, records):
             i = first + k
-            if self._priors:
+            if self.settings.has_priors:
                 self._blur_if_due(i, numbers)
             values = self._step(i, seed, numbers, arrays, transforms)
             return k + 1, tuple(r.write(k, v) for r, v in zip(records, values))
@@ -386,7 +385,7 @@ class _Engine:
                               *([self.logits_name] if self.record else [])])
             objective = _checked_values(self.objective, outputs, arrays, n)
             total = objective
-            if self._priors:
+            if self.settings.has_priors:
                 for name, penalise in PENALTIES.items():  # a weight of 0 switches one off
                     total = total - numbers[name] * penalise(images)
             total_sum = tf.reduce_sum(total)  # images are independent: one gradient each
@@ -509,23 +508,23 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
         called = [c for c in callbacks if done == settings.steps or (
             c.every is not None and done % c.every == 0)]
         if called:
-            history = _history(logs) if record else None
-            state = AscentState(done, settings.steps, engine.images(),
-                                np.concatenate([log[0] for log in logs]),
-                                np.concatenate([log[1] for log in logs]).astype(bool))
+            objective, no_gradient, history = _records(logs)
+            state = AscentState(done, settings.steps, engine.images(), objective, no_gradient)
             for callback in called:
                 callback(state, history)
-    columns = [np.concatenate([log[j] for log in logs]) for j in range(len(logs[0]))]
-    return Visualization(engine.images(), columns[0], columns[1].astype(bool),
-                         _history(logs) if record else None)
+    objective, no_gradient, history = _records(logs)
+    return Visualization(engine.images(), objective, no_gradient, history)
 
 
-def _history(logs) -> AscentHistory:
-    columns = [np.concatenate([log[j] for log in logs]) for j in range(len(_RECORDS))]
-    fields = dict(zip(_RECORDS, columns))
+def _records(logs) -> tuple[np.ndarray, np.ndarray, AscentHistory | None]:
+    """The per-step records of the chunks run so far, joined: the objective, the
+    no-gradient flags and, if the run records it, the full history."""
+    fields = dict(zip(_RECORDS, (np.concatenate(column) for column in zip(*logs))))
+    objective, no_gradient = fields["objective"], fields.pop("no_gradient").astype(bool)
+    if "predicted" not in fields:
+        return objective, no_gradient, None
     fields["predicted"] = fields["predicted"].astype(np.int64)
-    del fields["no_gradient"]
-    return AscentHistory(**fields)
+    return objective, no_gradient, AscentHistory(**fields)
 
 
 def visualize_layer(model: keras.Model, layer: int | str | None,

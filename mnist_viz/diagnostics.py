@@ -12,7 +12,7 @@ import numpy as np
 from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
 from mnist_viz.data import check_images
-from mnist_viz.layers import layer_output_model, relu_layer_name, resolve_layer
+from mnist_viz.layers import layer_model, relu_layer_name, resolve_layer
 
 
 def silent_fraction(model: keras.Model, layer, images, batch_size: int = 1000) -> np.ndarray:
@@ -21,7 +21,7 @@ def silent_fraction(model: keras.Model, layer, images, batch_size: int = 1000) -
     layer_name = resolve_layer(model, layer)
     images = check_images("images", images).reshape(len(images), -1)
     batch_size = check_positive_int("batch_size", batch_size)
-    probe = layer_output_model(model, relu_layer_name(layer_name))
+    probe = layer_model(model, [relu_layer_name(layer_name)])
     silent = 0
     for start in range(0, len(images), batch_size):
         out = probe(images[start:start + batch_size], training=False).numpy()

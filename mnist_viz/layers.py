@@ -133,16 +133,12 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
 
 
 def layer_model(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
-    """A model from the input image to the named layers' outputs (a list), cut at
-    the deepest of them; built once per model and names."""
+    """A model from the input image to the named layers' outputs, cut at the
+    deepest of them; built once per model and names. It returns a list, or one
+    tensor for one name (as Keras does)."""
     per_model = _cut_models.setdefault(model, {})
     key = tuple(layer_names)
     if key not in per_model:
         outputs = [model.get_layer(name).output for name in key]
         per_model[key] = keras.Model(model.inputs[0], outputs)
     return per_model[key]
-
-
-def layer_output_model(model: keras.Model, layer_name: str) -> keras.Model:
-    """A model from the input image to the named layer's output."""
-    return keras.Model(model.inputs[0], model.get_layer(layer_name).output)

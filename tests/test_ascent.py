@@ -16,7 +16,7 @@ PLAIN = vz.Settings(steps=20, jitter=0.0, scale=0.0, rotation=0.0, tv=0.0, l1=0.
 # -- objectives -------------------------------------------------------------
 
 def _layer_output(model, name, images):
-    return mv.layers.layer_output_model(model, name)(images.reshape(-1, 784)).numpy()
+    return mv.layers.layer_model(model, [name])(images.reshape(-1, 784)).numpy()
 
 
 def test_channel_objective_is_the_reference_objective(mnist, trained_model):
