@@ -10,6 +10,7 @@ One module per stage, imports flowing one way:
     transforms  what happens to the image on its way in: moves, penalties, blur
     ascent      the one compiled engine, its settings, presets and callbacks
     features    the tutorial's names (optimize_image(s), ascend) over the engine
+    robust      adversarial examples (PGD) and a network trained to resist them
     judges      do the images look like digits to independent judges?
     diagnostics             -> numbers about features (dead, redundant, restarts)
     plots     arrays        -> figures (never computes, never trains)
@@ -28,11 +29,14 @@ from mnist_viz.objectives import (Objective, channel, custom, diversity, evaluat
                                   layer_objectives, logit, neuron, per_image, unit)
 from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, noise_images
 from mnist_viz.transforms import PENALTIES, random_affine
-from mnist_viz.ascent import (FOURIER, REFERENCE, REGULARIZED, AscentHistory, AscentState,
+from mnist_viz.ascent import (FOURIER, PLAIN, REFERENCE, REGULARIZED, AscentHistory, AscentState,
                               Callback, PrintProgress, PrintSteps, RecordFrames, Settings,
                               Visualization, print_progress, regularized_settings, visualize,
                               visualize_digits, visualize_layer)
 from mnist_viz.features import ascend, feature_objective, optimize_image, optimize_images
+from mnist_viz.robust import (AdversarialTrainer, load_network, load_or_train_robust,
+                              mean_digit, neutral_starts, pgd_attack, robust_accuracy,
+                              train_robust_cnn)
 from mnist_viz.judges import (JUDGES, Judges, Verdict, judge, load_judges, mean_scores,
                               score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
@@ -55,12 +59,15 @@ __all__ = [
     "layer_objectives", "per_image", "diversity", "custom", "evaluate", "DEFAULT_SEED",
     "PARAMETERIZATIONS", "noise_images", "PENALTIES", "random_affine",
     # ascent
-    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "Visualization", "AscentHistory",
+    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "PLAIN", "Visualization", "AscentHistory",
     "AscentState",
     "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
     "regularized_settings", "visualize", "visualize_layer", "visualize_digits",
     # features (the tutorial's names)
     "ascend", "optimize_image", "optimize_images", "feature_objective",
+    # robust
+    "pgd_attack", "robust_accuracy", "AdversarialTrainer", "train_robust_cnn",
+    "load_or_train_robust", "load_network", "mean_digit", "neutral_starts",
     # judges
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
     "score_table",

@@ -36,7 +36,7 @@ from mnist_viz.params import (DEFAULT_SEED, PARAMETERIZATIONS, STARTS, parameter
                               start_images)
 from mnist_viz.transforms import PENALTIES, blur, random_affine
 
-UPDATE_RULES = ("adam", "std")
+UPDATE_RULES = ("adam", "std", "l2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,9 @@ class Settings:
     one-channel MNIST and measured in ``03_recognizable_digits.ipynb``:
 
     - ``steps=200`` Adam steps of ``learning_rate=0.05``: pixels live in [0, 1],
-      so a step of 5% of the range moves fast yet stays stable.
+      so a step of 5% of the range moves fast yet stays stable. (``update="std"``
+      is the reference's gradient / its standard deviation; ``update="l2"`` a
+      gradient scaled to an L2 length of ``learning_rate``.)
     - ``jitter=2`` pixels, ``scale=0.1``, ``rotation=10`` degrees: a digit drawn
       by hand varies about this much; larger moves erase strokes.
     - ``tv=0.05``: smooth strokes instead of pixel noise. ``l1=0.1``: a dark
@@ -156,6 +158,12 @@ FOURIER = REGULARIZED.replace(param="fourier", learning_rate=0.1)
 REFERENCE = Settings(steps=30, update="std", jitter=0.0, scale=0.0, rotation=0.0, tv=0.0,
                      l1=0.0, blur_every=0, contrast=0.0, start="noise")
 
+# Plain small steps: the gradient scaled to an L2 length of 0.5 (about one pixel's
+# full range spread over the image), 100 steps, nothing else. On a robust network
+# this alone draws digits (see 04_robust_network.ipynb).
+PLAIN = Settings(steps=100, update="l2", learning_rate=0.5, jitter=0.0, scale=0.0,
+                 rotation=0.0, tv=0.0, l1=0.0, blur_every=0, contrast=0.0, start="blank")
+
 
 def regularized_settings(model: keras.Model, layer: int | str | None) -> Settings:
     """The tuned regularised settings for a layer: conv, dense or output (logits)."""
@@ -178,8 +186,8 @@ class AscentHistory:
 
     Values describe the image *before* that step: the objective, the predicted
     class and its softmax score, the gradient's extremes, and the step size
-    (1 / std of the gradient, 0 where the gradient was all zero; Adam's learning
-    rate for Adam).
+    (1 / std of the gradient, or the step length / the gradient's L2 norm for
+    ``update="l2"``, 0 where the gradient was all zero; Adam's learning rate for Adam).
     """
 
     objective: np.ndarray
@@ -395,6 +403,12 @@ class _Engine:
             self.optimizer.apply_gradients([(-grad, self.params)])
             step = tf.fill((n,), numbers["learning_rate"])
             self.params.assign(param.project(self.params))
+        elif self.settings.update == "l2":
+            norm = tf.norm(tf.reshape(grad, (n, -1)), axis=1)
+            step = tf.where(norm > 0, numbers["learning_rate"] / (norm + 1e-12),
+                            tf.zeros_like(norm))
+            shaped = tf.reshape(step, [n] + [1] * len(axes))
+            self.params.assign(param.project(self.params + shaped * grad))
         else:
             std = tf.math.reduce_std(grad, axis=axes)
             step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))

@@ -255,8 +255,8 @@ def test_a_layer_without_its_relu_layer_is_named_with_the_fix():
 # -- the layout ---------------------------------------------------------------------------
 
 ORDER = ["_version", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
-         "objectives", "params", "transforms", "ascent", "features", "judges", "diagnostics",
-         "plots", "explorer", "cli", "__init__", "__main__"]
+         "objectives", "params", "transforms", "ascent", "features", "robust", "judges",
+         "diagnostics", "plots", "explorer", "cli", "__init__", "__main__"]
 
 
 def _package_imports(path: Path):

@@ -1,0 +1,125 @@
+"""Adversarial examples and adversarial training, on tiny models and small data."""
+
+import numpy as np
+import pytest
+
+import mnist_viz as mv
+from mnist_viz import robust
+from mnist_viz.data import MNIST, Split
+
+TINY = {"conv_filters": (4,), "fc_units": (16,), "kernel_size": 3}
+TINY_RECIPE = {**robust.ROBUST_RECIPE, "epsilon": 0.2, "epochs": 1}
+
+
+def _small(mnist, n):
+    """The first ``n`` training digits as a training set; the rest as is."""
+    train = Split(np.round(mnist.train.images[:n] * 255), mnist.train.cls[:n])
+    return MNIST(train=train, validation=mnist.validation, test=mnist.test)
+
+
+def test_pgd_stays_in_the_ball_and_the_pixel_range_and_fools_the_model(mnist, trained_model):
+    images, cls = mnist.test.images[:200], mnist.test.cls[:200]
+    adversarial = robust.pgd_attack(trained_model, images, cls, epsilon=0.1)
+    assert adversarial.shape == (200, 784)
+    assert np.abs(adversarial - images).max() <= 0.1 + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    clean = np.mean(mv.predict_classes(trained_model, images) == cls)
+    attacked = robust.robust_accuracy(trained_model, images, cls, epsilon=0.1)
+    assert attacked < clean - 0.3  # 300 training steps leave a fragile network
+
+
+def test_a_targeted_attack_reaches_its_target(mnist, trained_model):
+    images = mnist.test.images[:100]
+    target = (mnist.test.cls[:100] + 1) % 10
+    adversarial = robust.pgd_attack(trained_model, images, target, epsilon=0.3, steps=40,
+                                    targeted=True)
+    assert np.mean(mv.predict_classes(trained_model, adversarial) == target) > 0.8
+
+
+def test_the_attack_is_seeded_and_batched_alike(mnist, trained_model):
+    images, cls = mnist.test.images[:30], mnist.test.cls[:30]
+    one = robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=5)
+    np.testing.assert_array_equal(one, robust.pgd_attack(trained_model, images, cls, 0.2,
+                                                         steps=3, seed=5))
+    assert not np.array_equal(one, robust.pgd_attack(trained_model, images, cls, 0.2, steps=3,
+                                                     seed=6))
+    split = robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=5, batch_size=7)
+    assert np.abs(split - images).max() <= 0.2 + 1e-6 and split.shape == one.shape
+
+
+def test_adversarial_training_resists_the_attack_better(mnist):
+    data = _small(mnist, 20_000)
+    standard = mv.train_cnn(data.train, **TINY, recipe={**mv.FAST_RECIPE,
+                                                       "num_iterations": 157})
+    robust_model = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
+    test = mnist.test.images[:300], mnist.test.cls[:300]
+    assert (robust.robust_accuracy(robust_model, *test, epsilon=0.2)
+            > robust.robust_accuracy(standard, *test, epsilon=0.2) + 0.1)
+
+
+def test_an_interrupted_adversarial_trainer_continues_as_if_never_stopped(mnist):
+    def trainer(seed_model):
+        model = mv.build_cnn(**TINY, seed=seed_model)
+        return robust.AdversarialTrainer(model, mnist.train.with_seed(3), epsilon=0.3, seed=4,
+                                         report_every=None, steps_per_call=5)
+
+    interrupted = trainer(2)
+
+    def stop_at_10(done):
+        if done == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.optimize(30, on_iteration=stop_at_10)
+    assert interrupted.total_iterations == 10
+    interrupted.optimize(10)
+    straight = trainer(2)
+    straight.optimize(20)
+    for a, b in zip(interrupted.model.get_weights(), straight.model.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)  # the same random starts, in order
+
+
+def test_a_collapse_restores_the_best_epoch_and_stops(mnist, monkeypatch, capsys):
+    """Catastrophic overfitting, staged: held-out PGD accuracy falls after epoch 1."""
+    measured, weights = iter([0.6, 0.1, 0.9]), []
+
+    def staged_accuracy(model, images, cls, epsilon, steps, seed):
+        weights.append([w.copy() for w in model.get_weights()])
+        return next(measured)
+
+    monkeypatch.setattr(robust, "robust_accuracy", staged_accuracy)
+    model = robust.train_robust_cnn(_small(mnist, 1280), TINY, {**TINY_RECIPE, "epochs": 3},
+                                    report=False)
+    assert len(weights) == 2  # epoch 3 never ran
+    for a, b in zip(model.get_weights(), weights[0]):
+        np.testing.assert_array_equal(a, b)
+    assert "fell from 60.0% to 10.0%: catastrophic overfitting" in capsys.readouterr().out
+
+
+def test_plain_steps_have_the_set_length(trained_model):
+    start = np.full((3, 28, 28), 0.5, np.float32)  # far from the clipping bounds
+    objectives = mv.layer_objectives(trained_model, None, [0, 1, 2])
+    moved = mv.visualize(trained_model, objectives, mv.PLAIN.replace(steps=1), start=start)
+    lengths = np.linalg.norm((moved.images - start).reshape(3, -1), axis=1)
+    np.testing.assert_allclose(lengths, mv.PLAIN.learning_rate, rtol=1e-4)
+
+
+def test_neutral_starts_differ_by_small_seeded_noise(mnist):
+    base = robust.mean_digit(mnist)
+    assert base.shape == (28, 28) and 0.1 < base.mean() < 0.15
+    starts = robust.neutral_starts(base, 5, noise=0.05, seed=1)
+    assert starts.shape == (5, 28, 28) and starts.min() >= 0
+    assert np.abs(starts - base).max() <= 0.05 + 1e-6
+    assert not np.array_equal(starts[0], starts[1])
+    np.testing.assert_array_equal(starts, robust.neutral_starts(base, 5, noise=0.05, seed=1))
+
+
+def test_a_broken_robust_cache_is_retrained_and_replaced(mnist, tmp_path, monkeypatch, capsys,
+                                                         trained_model):
+    path = tmp_path / "robust.keras"
+    path.write_bytes(b"not a model")
+    monkeypatch.setattr(robust, "train_robust_cnn", lambda data: trained_model)
+    assert robust.load_or_train_robust(mnist, path) is trained_model
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "robust.keras is unreadable" in lines[0]
+    assert mv.load_model(path).count_params() == trained_model.count_params()
