@@ -8,6 +8,12 @@ judges decide instead, each one entry of the registry :data:`JUDGES`:
                        from another seed: does a *different* network read it?
     a pixel judge      logistic regression on raw pixels: does the ink sit where
                        people put ink for that digit?
+    a robust judge     the CNN judge's architecture, trained adversarially (see
+                       :mod:`mnist_viz.robust`): small pixel changes that fool a
+                       standard network do not fool it, so it reads scribbles
+                       far less often than the standard CNN judge does. It shares
+                       a robust network's bias, so it is for judging the images of
+                       *standard* networks.
 
 Each image's distance to its nearest training digit is reported too, so a reader
 can see that the images are not copies of training digits.
@@ -29,6 +35,7 @@ from mnist_viz._tf import keras, tf
 from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
                             num_classes)
 from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
+from mnist_viz.robust import ROBUST_JUDGE_RECIPE, train_robust_cnn
 
 # A judge must not share the generator's architecture or seed: the tutorial's
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
@@ -62,6 +69,23 @@ def _cnn_judge(data: MNIST) -> Callable:
     return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
 
 
+def robust_judge_model_path() -> Path:
+    """Where the cache keeps the robust judge, keyed by what makes it."""
+    return cached_model_path("robust_judge_cnn", **JUDGE_ARCHITECTURE,
+                             recipe=ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED)
+
+
+def train_robust_judge(data: MNIST) -> keras.Model:
+    """The CNN judge's architecture, adversarially trained (:data:`ROBUST_JUDGE_RECIPE`)."""
+    return train_robust_cnn(data, JUDGE_ARCHITECTURE, ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED)
+
+
+def _robust_judge(data: MNIST) -> Callable:
+    cnn = load_or_train(lambda: train_robust_judge(data), robust_judge_model_path(),
+                        "the robust judge (under 2 minutes)")
+    return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
+
+
 def _pixel_judge(data: MNIST) -> Callable:
     return train_pixel_judge(data.train).predict
 
@@ -81,6 +105,8 @@ JUDGES: dict[str, JudgeSpec] = {
     "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)",
                      _cnn_judge),
     "pixel": JudgeSpec("logistic regression on raw pixels", _pixel_judge),
+    "robust": JudgeSpec("the CNN judge's architecture, adversarially trained (epsilon 0.3)",
+                        _robust_judge),
 }
 
 
@@ -166,14 +192,19 @@ def score_restarts(model: keras.Model, judges: Judges, digit_sets) -> list[Verdi
     return [judge(model, judges, digits) for digits in digit_sets]
 
 
-def mean_scores(verdicts: list[Verdict]) -> dict:
+def mean_scores(verdicts: list[Verdict], typical_distance: float | None = None) -> dict:
     """Averages over restarts: correct out of 10 per judge (``<name>_judge_mean``
-    and ``<name>_judge_per_restart``), confidence, distance."""
+    and ``<name>_judge_per_restart``), confidence, distance. With
+    ``typical_distance`` (e.g. the 99th percentile of real test digits' nearest
+    distances), also how many images per restart lie within it (``near_real_mean``)."""
     scores = {"restarts": len(verdicts)}
     for name in verdicts[0].says:
         per_restart = [v.correct(name) for v in verdicts]
         scores[f"{name}_judge_mean"] = float(np.mean(per_restart))
         scores[f"{name}_judge_per_restart"] = per_restart
+    if typical_distance is not None:
+        scores["near_real_mean"] = float(np.mean(
+            [np.sum(v.nearest_distance <= typical_distance) for v in verdicts]))
     return {**scores,
             "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
             "nearest_training_distance_mean": float(
@@ -182,17 +213,20 @@ def mean_scores(verdicts: list[Verdict]) -> dict:
 
 def score_table(rows: dict) -> str:
     """A Markdown table of :func:`mean_scores` results, one row per method name and
-    one column per judge."""
-    judges = [key[:-len("_judge_mean")] for key in next(iter(rows.values()))
-              if key.endswith("_judge_mean")]
+    one column per judge (and, when measured, images as near as real digits)."""
+    first = next(iter(rows.values()))
+    judges = [key[:-len("_judge_mean")] for key in first if key.endswith("_judge_mean")]
+    near = "near_real_mean" in first
     lines = ["| method | " + " | ".join(f"{name} judge (of 10)" for name in judges)
-             + " | generator's confidence | distance to nearest training digit |",
-             "| --- |" + " --- |" * (len(judges) + 2)]
+             + " | generator's confidence | distance to nearest training digit |"
+             + (" as near as real digits (of 10) |" if near else ""),
+             "| --- |" + " --- |" * (len(judges) + 2 + near)]
     for method, scores in rows.items():
         cells = [f"{scores[f'{name}_judge_mean']:.1f} "
                  f"({', '.join(map(str, scores[f'{name}_judge_per_restart']))})"
                  for name in judges]
         lines.append(f"| {method} | " + " | ".join(cells)
                      + f" | {scores['generator_confidence_mean']:.1%} "
-                     f"| {scores['nearest_training_distance_mean']:.1f} |")
+                     f"| {scores['nearest_training_distance_mean']:.1f} |"
+                     + (f" {scores['near_real_mean']:.1f} |" if near else ""))
     return "\n".join(lines)

@@ -78,3 +78,15 @@ def test_a_new_judge_is_one_registry_entry(mnist, trained_model, monkeypatch):
     assert "| real digits | 1.0 (1) |" in table
     with pytest.raises(ValueError, match=r"unknown judges \['sevenz'\]; valid: \['cnn', 'pixel'"):
         rc.load_judges(mnist, names=["sevenz"])
+
+
+def test_near_real_counts_images_within_the_typical_distance(mnist, trained_model, judges):
+    """A training digit is at distance 0, noise far away: one of two within 1.0."""
+    images = np.stack([mnist.train.images[0], mv.noise_images(1, seed=0).reshape(784)])
+    verdict = rc.judge(trained_model, judges, images, intended=[mnist.train.cls[0], 0])
+    scores = rc.mean_scores([verdict, verdict], typical_distance=1.0)
+    assert scores["near_real_mean"] == 1.0
+    table = rc.score_table({"two": scores})
+    assert table.splitlines()[0].endswith("as near as real digits (of 10) |")
+    assert table.splitlines()[2].endswith("| 1.0 |")
+    assert "near_real_mean" not in rc.mean_scores([verdict])
