@@ -20,16 +20,21 @@ import numpy as np
 
 from mnist_viz._checks import MAX_SEED
 from mnist_viz._files import atomic_write
-from mnist_viz.ascent import REFERENCE, PrintProgress, regularized_settings, visualize
+from mnist_viz.ascent import (PLAIN, REFERENCE, PrintProgress, regularized_settings,
+                              visualize)
 from mnist_viz.data import load_mnist
 from mnist_viz.judges import judge, load_judges
-from mnist_viz.model import classification_accuracy, load_or_train_reference
+from mnist_viz.model import classification_accuracy
 from mnist_viz.objectives import layer_objectives
 from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_image_grid
+from mnist_viz.robust import (NETWORKS, TEST_EPSILON, load_network, mean_digit,
+                              neutral_starts, robust_accuracy)
 
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
-METHODS = ("reference", "regularized")
+METHODS = ("reference", "regularized", "plain")
+# summary.json's robust accuracy: PGD-20 at TEST_EPSILON on these many test digits.
+ROBUST_CHECK_DIGITS = 1000
 GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
 
 DESCRIPTION = """\
@@ -44,20 +49,26 @@ Run "python -m mnist_viz gallery --help" for the gallery's options.
 GALLERY_HELP = """\
 Optimise one image for every feature of a layer of the tutorial's trained network
 (cached in the checkout's cache/models, the user cache folder when installed, or
-$MNIST_VIZ_CACHE; trained first, with progress, if missing) and write to OUT:
+$MNIST_VIZ_CACHE; trained first, with progress, if missing) and write to OUT.
+--network robust uses the same network adversarially trained (FGSM with a random
+start, epsilon 0.33; about 3 minutes the first time), whose gradients point toward
+what digits look like.
 
   <layer>.png     the images as a grid, feature (or digit) number above each
   <layer>.npy     float32 array (n_features, 28, 28) in [0, 1]; row i = feature i,
                   for logits row i = digit i
-  summary.json    the model's test accuracy, method, settings and, for logits,
-                  the recognisability scores of the ten digits (an independent CNN
-                  and a logistic regression on pixels, out of 10)
+  summary.json    the network, its clean test accuracy and its accuracy under a
+                  20-step PGD attack at epsilon 0.3 (first 1,000 test digits),
+                  the method, its settings and, for logits, the recognisability
+                  scores of the ten digits (out of 10 for each judge: an
+                  independent CNN, a logistic regression on pixels and a robust CNN)
 
 Every file is written to a temporary file first and then renamed, so a crash
 never leaves a half-written one behind.
 
-example:
+examples:
   python -m mnist_viz gallery --layer logits --method regularized --seed 0 --out gallery
+  python -m mnist_viz gallery --layer logits --network robust --method plain --out robust
 """
 
 
@@ -97,10 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
         description=GALLERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     gallery.add_argument("--layer", required=True, choices=LAYERS,
                          help="which layer's features: %(choices)s")
+    gallery.add_argument("--network", default="standard", choices=NETWORKS,
+                         help="standard: the tutorial's network; robust: the same network "
+                              "adversarially trained (default: %(default)s)")
     gallery.add_argument("--method", default="regularized", choices=METHODS,
-                         help="reference: the tutorial's 30 plain steps from noise; "
-                              "regularized: 200 Adam steps with jitter, scale, rotation, "
-                              "total variation, L1 and blur (default: %(default)s)")
+                         help="reference: the tutorial's 30 steps of gradient / std from "
+                              "grey noise; regularized: 200 Adam steps with jitter, scale, "
+                              "rotation, total variation, L1 and blur; plain: 100 steps of "
+                              "the gradient scaled to an L2 length of 0.5, from the mean "
+                              "training digit plus seeded noise of +/-0.05 (a mild prior "
+                              "from the data), no transforms, no penalties "
+                              "(default: %(default)s)")
     gallery.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
                          help="seed for the start images and random transforms "
                               "(default: %(default)s)")
@@ -135,27 +153,42 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
-    summary = write_gallery(args.layer, args.method, args.seed, out)
+    summary = write_gallery(args.layer, args.method, args.seed, out, args.network)
     print(f"Wrote {', '.join(summary['files'])} to {out}")
     return 0
 
 
-def write_gallery(layer: str, method: str, seed: int, out: Path) -> dict:
-    """Optimise the images for ``layer`` with ``method`` and write the three files."""
+def write_gallery(layer: str, method: str, seed: int, out: Path,
+                  network: str = "standard") -> dict:
+    """Optimise the images for ``layer`` of ``network`` with ``method`` and write
+    the three files."""
     started = time.perf_counter()
     data = load_mnist()
-    model = load_or_train_reference(data.train)
-    settings = REFERENCE if method == "reference" else regularized_settings(model, layer)
+    model = load_network(data, network)
+    settings = {"reference": REFERENCE, "plain": PLAIN}.get(method) or regularized_settings(
+        model, layer)
     objectives = layer_objectives(model, layer, contrast=settings.contrast)
     n = len(objectives)
-    print(f"Layer {layer}: optimising {n} images together, {settings.steps} steps.")
-    images = visualize(model, objectives, settings, seed,
+    start = neutral_starts(mean_digit(data), n, seed=seed) if method == "plain" else None
+    print(f"Layer {layer} of the {network} network: optimising {n} images together, "
+          f"{settings.steps} steps.")
+    images = visualize(model, objectives, settings, seed, start=start,
                        callbacks=[PrintProgress(every=50)] if settings.steps > 50 else ()).images
+    epsilon = TEST_EPSILON
+    test = data.test.images[:ROBUST_CHECK_DIGITS], data.test.cls[:ROBUST_CHECK_DIGITS]
     summary = {"layer": layer, "method": method, "seed": seed, "features": n,
+               "network": network,
                "model_test_accuracy": classification_accuracy(model, data.test),
+               "robust_accuracy": {"attack": f"PGD-20, L-infinity epsilon {epsilon}, step "
+                                             f"epsilon/8, first {ROBUST_CHECK_DIGITS} "
+                                             "test digits",
+                                   "accuracy": robust_accuracy(model, *test, epsilon)},
                "settings": settings.describe()}
+    if method == "plain":
+        summary["start"] = "mean training digit + uniform noise of +/-0.05"
     if layer == "logits":
-        print("Judging the ten digits (independent CNN and logistic regression on pixels).")
+        print("Judging the ten digits (independent CNN, logistic regression on pixels "
+              "and a robust CNN).")
         summary["recognizability"] = judge(model, load_judges(data), images).summary()
     titles = [str(i) for i in range(n)]
     figure = plot_image_grid(images, GRID_COLUMNS[layer], titles, size=1.0)

@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli, judges
+from mnist_viz import cli, judges, robust
 
 
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory, trained_model):
-    """A cache folder holding the quickly trained test model (and it as the judge)."""
+    """A cache folder holding the quickly trained test model as every network: the
+    tutorial's, the robust one and the judges."""
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MNIST_VIZ_CACHE", str(folder))
-        mv.save_model(trained_model, mv.default_model_path())
-        mv.save_model(trained_model, judges.judge_model_path())
+        for path in (mv.default_model_path(), robust.robust_model_path(),
+                     judges.judge_model_path(), judges.robust_judge_model_path()):
+            mv.save_model(trained_model, path)
     return folder
 
 
@@ -59,12 +61,33 @@ def test_logits_gallery_is_judged(tmp_path, model_cache):
     assert digits.shape == (10, 28, 28) and digits.max() > 0.5  # ink was drawn
 
 
+def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_model, mnist):
+    assert _run(["gallery", "--layer", "logits", "--network", "robust", "--method", "plain",
+                 "--seed", "2", "--out", str(tmp_path)], model_cache) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["network"] == "robust" and summary["method"] == "plain"
+    assert summary["settings"]["update"] == "l2" and summary["settings"]["steps"] == 100
+    assert summary["start"].startswith("mean training digit")
+    attacked = summary["robust_accuracy"]
+    assert "PGD-20" in attacked["attack"] and "epsilon 0.3" in attacked["attack"]
+    expected = robust.robust_accuracy(trained_model, mnist.test.images[:1000],
+                                      mnist.test.cls[:1000], 0.3)
+    assert attacked["accuracy"] == pytest.approx(expected)
+    assert set(summary["recognizability"]) >= {"cnn_judge_correct", "pixel_judge_correct",
+                                               "robust_judge_correct"}
+    digits = np.load(tmp_path / "logits.npy")
+    start = robust.neutral_starts(robust.mean_digit(mnist), 10, seed=2)
+    assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
+
+
 def test_module_help_and_errors_from_a_real_process():
     run = [sys.executable, "-m", "mnist_viz"]
     helped = subprocess.run(run + ["gallery", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0
-    for word in ("--layer", "--method", "--seed", "--out", "summary.json", "logits"):
-        assert word in helped.stdout
+    text = " ".join(helped.stdout.split())  # argparse wraps lines
+    for word in ("--layer", "--method", "--seed", "--out", "summary.json", "logits",
+                 "--network", "plain: 100 steps", "L2 length of 0.5", "mean training digit"):
+        assert word in text
     top = subprocess.run(run + ["--help"], capture_output=True, text=True)
     assert top.returncode == 0 and "gallery" in top.stdout
     bad = subprocess.run(run + ["gallery", "--layer", "conv9", "--out", "x"],
