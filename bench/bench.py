@@ -315,7 +315,39 @@ def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]
     return rows, timings
 
 
-# -- 4. whole runs -----------------------------------------------------------
+# -- 4. robustness -----------------------------------------------------------
+
+def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
+    """Standard and adversarial training steps side by side (batch 128), one full
+    robust training, and the PGD-20 attack on 1,000 test digits."""
+    recipe = mv.robust.ROBUST_RECIPE
+    batch = recipe["batch_size"]
+    standard = mv.Trainer(mv.build_cnn(seed=0), data.train.with_seed(0), batch, 1e-3,
+                          report_every=None)
+    adversarial = mv.AdversarialTrainer(mv.build_cnn(seed=0), data.train.with_seed(0),
+                                        recipe["epsilon"], batch_size=batch,
+                                        learning_rate=1e-3, report_every=None)
+    for trainer in (standard, adversarial):
+        trainer.optimize(50)  # compile and warm up
+    timings = interleaved_medians({"standard": lambda: standard.optimize(iterations),
+                                   "adversarial": lambda: adversarial.optimize(iterations)},
+                                  repeats)
+    rates = {name: batch * iterations / seconds for name, seconds in timings.items()}
+    rows = [[f"training step, {name} (batch {batch})", f"{rate:,.0f} images/s",
+             f"{rates['standard'] / rate:.2f}×"] for name, rate in rates.items()]
+    start = time.perf_counter()
+    model = mv.train_robust_cnn(data, report=False)
+    seconds = time.perf_counter() - start
+    rows.append([f"full robust training ({recipe['epochs']} epochs, held-out checks included)",
+                 f"{seconds:.0f} s", "—"])
+    images, cls = data.test.images[:1000], data.test.cls[:1000]
+    mv.pgd_attack(model, images[:100], cls[:100], 0.3)  # compile
+    attack = median_time(lambda: mv.pgd_attack(model, images, cls, 0.3), repeats)
+    rows.append(["PGD-20 attack, 1,000 test digits", f"{attack:.2f} s", "—"])
+    return rows
+
+
+# -- 5. whole runs -----------------------------------------------------------
 
 def whole_runs() -> list:
     python = sys.executable
@@ -364,7 +396,7 @@ def machine() -> str:
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
-SECTIONS = ("training", "accuracy", "visualisation", "whole-runs")
+SECTIONS = ("training", "accuracy", "visualisation", "robust", "whole-runs")
 
 
 def main(argv=None) -> int:
@@ -386,7 +418,7 @@ def main(argv=None) -> int:
                 f"every time is the median of {args.repeats} repeats after a warm-up.", ""]
 
     if "training" in wanted:
-        print("1/4 training throughput ...", flush=True)
+        print("1/5 training throughput ...", flush=True)
         rows, facts = training_throughput(data, args.iterations, args.repeats)
         sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
                  "per repeat)", "",
@@ -398,13 +430,13 @@ def main(argv=None) -> int:
                      ""]
 
     if "accuracy" in wanted:
-        print("2/4 time to 99.0% ...", flush=True)
+        print("2/5 time to 99.0% ...", flush=True)
         sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
                      table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
                      ""]
 
     if "visualisation" in wanted:
-        print("3/4 feature visualisation ...", flush=True)
+        print("3/5 feature visualisation ...", flush=True)
         model = mv.load_or_train_reference(data.train)
         rows, _ = feature_visualisation(model, max(args.repeats, 5))
         sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
@@ -415,8 +447,16 @@ def main(argv=None) -> int:
                      table(["method", "time (compiled)", "first call", "slower than ours by"],
                            rows), ""]
 
+    if "robust" in wanted:
+        print("4/5 adversarial training and attack ...", flush=True)
+        sections += ["### Adversarial training and attack", "",
+                     "Training steps timed side by side in one run; the ratio is the "
+                     "adversarial step's cost in standard steps.", "",
+                     table(["run", "speed or time", "cost vs standard"],
+                           robust_training(data, args.iterations // 2, args.repeats)), ""]
+
     if "whole-runs" in wanted and not args.skip_whole_runs:
-        print("4/4 whole runs (each notebook, then make test) ...", flush=True)
+        print("5/5 whole runs (each notebook, then make test) ...", flush=True)
         sections += ["### Whole runs", "", table(["run", "wall time"], whole_runs()), ""]
     sections.append(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     report = "\n".join(sections) + "\n"
