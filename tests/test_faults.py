@@ -18,9 +18,18 @@ class Stop(KeyboardInterrupt):
     """A Ctrl-C raised on purpose from the training hook."""
 
 
-def test_interrupted_training_keeps_a_usable_model_and_the_right_count(mnist):
+TRAINERS = {  # the adversarial trainer's random starts follow the step count too
+    "standard": lambda model, split: mv.Trainer(model, split, report_every=None,
+                                                steps_per_call=10),
+    "adversarial": lambda model, split: mv.AdversarialTrainer(
+        model, split, epsilon=0.3, seed=4, report_every=None, steps_per_call=10),
+}
+
+
+@pytest.mark.parametrize("kind", TRAINERS)
+def test_interrupted_training_keeps_a_usable_model_and_the_right_count(mnist, kind):
     model = mv.build_cnn(seed=6)
-    trainer = mv.Trainer(model, mnist.train.with_seed(6), report_every=None, steps_per_call=10)
+    trainer = TRAINERS[kind](model, mnist.train.with_seed(6))
 
     def interrupt_at_30(done):
         if done == 30:
@@ -34,8 +43,7 @@ def test_interrupted_training_keeps_a_usable_model_and_the_right_count(mnist):
     assert trainer.total_iterations == 50
 
     straight = mv.build_cnn(seed=6)
-    mv.Trainer(straight, mnist.train.with_seed(6), report_every=None,
-               steps_per_call=10).optimize(50)
+    TRAINERS[kind](straight, mnist.train.with_seed(6)).optimize(50)
     for a, b in zip(model.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)  # as if never interrupted
 

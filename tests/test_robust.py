@@ -57,28 +57,6 @@ def test_adversarial_training_resists_the_attack_better(mnist):
             > robust.robust_accuracy(standard, *test, epsilon=0.2) + 0.1)
 
 
-def test_an_interrupted_adversarial_trainer_continues_as_if_never_stopped(mnist):
-    def trainer(seed_model):
-        model = mv.build_cnn(**TINY, seed=seed_model)
-        return robust.AdversarialTrainer(model, mnist.train.with_seed(3), epsilon=0.3, seed=4,
-                                         report_every=None, steps_per_call=5)
-
-    interrupted = trainer(2)
-
-    def stop_at_10(done):
-        if done == 10:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.optimize(30, on_iteration=stop_at_10)
-    assert interrupted.total_iterations == 10
-    interrupted.optimize(10)
-    straight = trainer(2)
-    straight.optimize(20)
-    for a, b in zip(interrupted.model.get_weights(), straight.model.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6)  # the same random starts, in order
-
-
 def test_a_collapse_restores_the_best_epoch_and_stops(mnist, monkeypatch, capsys):
     """Catastrophic overfitting, staged: held-out PGD accuracy falls after epoch 1."""
     measured, weights = iter([0.6, 0.1, 0.9]), []
