@@ -50,14 +50,14 @@ class Settings:
       gradient scaled to an L2 length of ``learning_rate``.)
     - ``jitter=2`` pixels, ``scale=0.1``, ``rotation=10`` degrees: a digit drawn
       by hand varies about this much; larger moves erase strokes.
-    - ``tv=0.05``: smooth strokes instead of pixel noise. ``l1=0.1``: a dark
-      background with little ink, as in every MNIST image. ``l2=0``: L1 already
+    - ``tv=0.05``: smooth strokes instead of pixel noise. ``l1=0.1``: an empty
+      (white) background with little ink, as in every MNIST image. ``l2=0``: L1 already
       keeps ink scarce, and L2 on top makes strokes faint.
     - ``blur_every=10``, ``blur_sigma=1.0``: an occasional blur thickens strokes
       to the 2 to 3 pixels of a pen; blurring every step washes the image out.
     - ``contrast=3.0`` (logits only): the digit's logit minus three times the mean
       of the others, so the image must look like *this* digit rather than any digit.
-    - ``start="blank"``: a black image, MNIST's background.
+    - ``start="blank"``: an image with no ink (all 0, drawn white), MNIST's background.
     - ``param="pixels"``: optimise the pixels; ``"fourier"`` optimises a
       decorrelated spectrum instead (see :mod:`mnist_viz.params`).
     - ``transforms=()``: extra ``(images, seed) -> images`` functions applied
@@ -147,7 +147,7 @@ class Settings:
 REGULARIZED = Settings()
 # A conv channel's mean is about a hundred times smaller than a logit, and a dense
 # unit about five times smaller, so their penalties are scaled down to match:
-# with the logits' weights the penalties win and the image stays black.
+# with the logits' weights the penalties win and the image stays empty.
 REGULARIZED_CONV = Settings(tv=3e-4, l1=3e-4, contrast=0.0)
 REGULARIZED_DENSE = Settings(tv=0.01, l1=0.01, contrast=0.0)
 # The same priors on a decorrelated Fourier image (see mnist_viz.params); its steps

@@ -34,7 +34,7 @@ def noise_images(n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
 
 
 def start_images(n: int, start: str, seed: int | None) -> np.ndarray:
-    """Blank (black) or grey-noise starting images, shape (n, 28, 28)."""
+    """Blank (no ink, all 0) or grey-noise starting images, shape (n, 28, 28)."""
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}.")
     if start == "noise":

@@ -41,7 +41,7 @@ def random_affine_matrices(n, seed, jitter, scale, rotation):
 
 def apply_affine(images, matrices):
     """Resample images (n, 28, 28, 1) through affine ``matrices``; pixels from
-    outside the image are black (0), MNIST's background."""
+    outside the image are 0 (no ink), MNIST's background."""
     return keras.ops.image.affine_transform(images, matrices, interpolation="bilinear",
                                             fill_mode="constant", fill_value=0.0)
 
