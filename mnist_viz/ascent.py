@@ -403,15 +403,14 @@ class _Engine:
             self.optimizer.apply_gradients([(-grad, self.params)])
             step = tf.fill((n,), numbers["learning_rate"])
             self.params.assign(param.project(self.params))
-        elif self.settings.update == "l2":
-            norm = tf.norm(tf.reshape(grad, (n, -1)), axis=1)
-            step = tf.where(norm > 0, numbers["learning_rate"] / (norm + 1e-12),
-                            tf.zeros_like(norm))
-            shaped = tf.reshape(step, [n] + [1] * len(axes))
-            self.params.assign(param.project(self.params + shaped * grad))
-        else:
-            std = tf.math.reduce_std(grad, axis=axes)
-            step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
+        else:  # a step along the gradient, sized per image
+            if self.settings.update == "l2":
+                norm = tf.norm(tf.reshape(grad, (n, -1)), axis=1)
+                step = tf.where(norm > 0, numbers["learning_rate"] / (norm + 1e-12),
+                                tf.zeros_like(norm))
+            else:
+                std = tf.math.reduce_std(grad, axis=axes)
+                step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
             shaped = tf.reshape(step, [n] + [1] * len(axes))
             self.params.assign(param.project(self.params + shaped * grad))
         values = [objective, tf.cast(tf.reduce_all(grad == 0, axis=axes), tf.float32)]

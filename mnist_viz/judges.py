@@ -63,10 +63,14 @@ def judge_model_path() -> Path:
                              seed=JUDGE_SEED)
 
 
-def _cnn_judge(data: MNIST) -> Callable:
-    cnn = load_or_train(lambda: train_judge_cnn(data.train), judge_model_path(),
-                        "the judge CNN (about 15 s)")
+def _reader(cnn: keras.Model) -> Callable:
+    """The digits ``cnn`` reads in a batch of flat images."""
     return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
+
+
+def _cnn_judge(data: MNIST) -> Callable:
+    return _reader(load_or_train(lambda: train_judge_cnn(data.train), judge_model_path(),
+                                 "the judge CNN (about 15 s)"))
 
 
 def robust_judge_model_path() -> Path:
@@ -81,9 +85,8 @@ def train_robust_judge(data: MNIST) -> keras.Model:
 
 
 def _robust_judge(data: MNIST) -> Callable:
-    cnn = load_or_train(lambda: train_robust_judge(data), robust_judge_model_path(),
-                        "the robust judge (under 2 minutes)")
-    return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
+    return _reader(load_or_train(lambda: train_robust_judge(data), robust_judge_model_path(),
+                                 "the robust judge (under 2 minutes)"))
 
 
 def _pixel_judge(data: MNIST) -> Callable:

@@ -263,15 +263,17 @@ def check_recipe(recipe) -> dict:
 
 
 def recipe_trainer(model: keras.Model, split: Split, recipe: dict,
-                   report_every: int | None = None) -> Trainer:
-    """A :class:`Trainer` set up as ``recipe`` says (see :func:`check_recipe`)."""
+                   report_every: int | None = None, trainer: type[Trainer] = Trainer,
+                   **options) -> Trainer:
+    """A ``trainer`` (default :class:`Trainer`; ``options`` go to it) set up as
+    ``recipe`` says (see :func:`check_recipe`)."""
     recipe = check_recipe(recipe)
     learning_rate = recipe["learning_rate"]
     if recipe["schedule"] == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate,
                                                                recipe["num_iterations"])
-    return Trainer(model, split, batch_size=recipe["batch_size"],
-                   learning_rate=learning_rate, report_every=report_every)
+    return trainer(model, split, batch_size=recipe["batch_size"],
+                   learning_rate=learning_rate, report_every=report_every, **options)
 
 
 def train_reference_cnn(split: Split, seed: int = REFERENCE_SEED) -> keras.Model:

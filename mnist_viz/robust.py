@@ -21,19 +21,18 @@ from __future__ import annotations
 import math
 import os
 import weakref
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from mnist_viz._checks import (check_int, check_positive_float, check_positive_int,
-                               check_seed)
+from mnist_viz._checks import (MAX_SEED, check_int, check_positive_float,
+                               check_positive_int, check_seed)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
                             num_classes)
-from mnist_viz.model import (REFERENCE_ARCHITECTURE, REFERENCE_SEED, SCHEDULES, Trainer,
-                             build_cnn, cached_model_path, load_or_train,
-                             load_or_train_reference)
+from mnist_viz.model import (REFERENCE_ARCHITECTURE, REFERENCE_SEED, Trainer, build_cnn,
+                             cached_model_path, check_recipe, load_or_train,
+                             load_or_train_reference, predict_classes, recipe_trainer)
 from mnist_viz.params import DEFAULT_SEED
 
 # Fast adversarial training (Wong et al., 2020) on MNIST: FGSM from a random
@@ -134,7 +133,7 @@ def pgd_attack(model: keras.Model, images, cls, epsilon: float, steps: int = ATT
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_seed(seed)
     if seed is None:
-        seed = int(np.random.default_rng().integers(2**31 - 1))
+        seed = int(np.random.default_rng().integers(MAX_SEED))
     attack = _attack_function(model)
     labels = np.eye(num_classes, dtype=np.float32)[cls]
     sign = tf.constant(-1.0 if targeted else 1.0)
@@ -153,8 +152,7 @@ def robust_accuracy(model: keras.Model, images, cls, epsilon: float,
     """The fraction of ``images`` that ``model`` still classifies as ``cls`` after
     :func:`pgd_attack` (step epsilon / 8, one random start)."""
     adversarial = pgd_attack(model, images, cls, epsilon, steps, seed=seed)
-    predicted = np.argmax(model.predict(adversarial, batch_size=1000, verbose=0), axis=1)
-    return float(np.mean(predicted == np.asarray(cls)))
+    return float(np.mean(predict_classes(model, adversarial, 1000) == np.asarray(cls)))
 
 
 # ---------------------------------------------------------------------------
@@ -175,7 +173,7 @@ class AdversarialTrainer(Trainer):
                  step_ratio: float = 1.25, seed: int = REFERENCE_SEED, **trainer_options):
         self.epsilon = tf.Variable(check_epsilon(epsilon), trainable=False, dtype=tf.float32)
         self.step_ratio = check_positive_float("step_ratio", step_ratio)
-        self.seed = check_int("seed", seed, 0, 2**31 - 1)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         super().__init__(model, split, **trainer_options)
 
     def _train_step(self, images, labels):
@@ -231,13 +229,10 @@ def train_robust_cnn(data: MNIST, architecture: dict | None = None,
     recipe = check_robust_recipe(ROBUST_RECIPE if recipe is None else recipe)
     model = build_cnn(**architecture, seed=seed)
     per_epoch = math.ceil(len(data.train) / recipe["batch_size"])
-    learning_rate = recipe["learning_rate"]
-    if recipe["schedule"] == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            learning_rate, per_epoch * recipe["epochs"])
-    trainer = AdversarialTrainer(model, data.train.with_seed(seed), recipe["epsilon"],
-                                 recipe["step_ratio"], seed, batch_size=recipe["batch_size"],
-                                 learning_rate=learning_rate, report_every=None)
+    trainer = recipe_trainer(model, data.train.with_seed(seed),
+                             _step_recipe(recipe, per_epoch * recipe["epochs"]),
+                             trainer=AdversarialTrainer, epsilon=recipe["epsilon"],
+                             step_ratio=recipe["step_ratio"], seed=seed)
     held_out = data.validation.images[:HELD_OUT], data.validation.cls[:HELD_OUT]
     best, best_accuracy = None, -1.0
     ramp = round(recipe["ramp_epochs"] * per_epoch)
@@ -257,22 +252,26 @@ def train_robust_cnn(data: MNIST, architecture: dict | None = None,
     return model
 
 
+def _step_recipe(recipe: dict, iterations: int) -> dict:
+    """The part of an adversarial recipe that a standard recipe also has
+    (see :func:`mnist_viz.model.check_recipe`), over ``iterations`` steps."""
+    return {"batch_size": recipe["batch_size"], "learning_rate": recipe["learning_rate"],
+            "schedule": recipe["schedule"], "num_iterations": iterations}
+
+
 def check_robust_recipe(recipe) -> dict:
     """A complete adversarial recipe with the keys of :data:`ROBUST_RECIPE`."""
     if not isinstance(recipe, dict) or set(ROBUST_RECIPE) != set(recipe):
         raise ValueError(f"recipe must be a dict with the keys {sorted(ROBUST_RECIPE)}, "
                          f"got {recipe!r}.")
-    if recipe["schedule"] not in SCHEDULES:
-        raise ValueError(f"recipe schedule must be one of {SCHEDULES}, got "
-                         f"{recipe['schedule']!r}.")
+    check_positive_int("epochs", recipe["epochs"])
+    check_recipe(_step_recipe(recipe, recipe["epochs"]))  # schedule and learning rate
     if not 0 <= recipe["ramp_epochs"] <= recipe["epochs"]:
         raise ValueError(f"recipe ramp_epochs must be in [0, epochs], got "
                          f"{recipe['ramp_epochs']!r}.")
     check_epsilon(recipe["epsilon"])
     check_positive_float("step_ratio", recipe["step_ratio"])
     check_positive_int("batch_size", recipe["batch_size"])
-    check_positive_float("learning_rate", recipe["learning_rate"])
-    check_positive_int("epochs", recipe["epochs"])
     return recipe
 
 
