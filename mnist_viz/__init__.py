@@ -41,7 +41,7 @@ from mnist_viz.judges import (JUDGES, Judges, Verdict, judge, load_judges, mean_
                               score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_image, plot_image_grid, plot_images, plot_images10,
-                             animate_ascent, save_gif)
+                             plot_ascent_result, animate_ascent, save_gif)
 
 from mnist_viz._version import __version__
 
@@ -73,5 +73,5 @@ __all__ = [
     "score_table",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_example_errors",
-    "plot_confusion_matrix", "plot_flowchart", "animate_ascent", "save_gif",
+    "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",
 ]

@@ -80,3 +80,39 @@ def restart_agreement(images, groups) -> tuple[float, float]:
     same = groups[:, None] == groups[None, :]
     off_diagonal = ~np.eye(len(groups), dtype=bool)
     return float(corr[same & off_diagonal].mean()), float(corr[~same].mean())
+
+
+def saturated_share(images) -> float:
+    """The fraction of all pixels of ``images`` that sit exactly at 0 or at 1."""
+    images = np.asarray(images)
+    return float(np.mean((images == 0.0) | (images == 1.0)))
+
+
+def pinned_share(images, grads) -> float:
+    """The fraction of pixels that clipping holds still: at 1 with a positive
+    gradient or at 0 with a negative one, so a step up the gradient, clipped
+    back to [0, 1], cannot move them."""
+    images, grads = np.asarray(images), np.asarray(grads).reshape(np.shape(images))
+    return float(np.mean(((images >= 1.0) & (grads > 0)) | ((images <= 0.0) & (grads < 0))))
+
+
+def levels_off(curve, early: int = 5, late: int = 20, ratio: float = 0.1) -> bool:
+    """Whether an objective curve has levelled off: over its last ``late`` steps
+    it rises by less than ``ratio`` times its rise over the first ``early``."""
+    curve = np.asarray(curve, dtype=float)
+    if curve.ndim != 1 or len(curve) < max(early, late) + 1:
+        raise ValueError(f"the curve needs more than max(early, late) = {max(early, late)} "
+                         f"steps, got shape {curve.shape}.")
+    first_rise = curve[early] - curve[0]
+    last_rise = curve[-1] - curve[-1 - late]
+    return bool(first_rise > 0 and last_rise < ratio * first_rise)
+
+
+def flat_by_weight_sign(images, weight_sums, border: int = 3) -> bool:
+    """Whether each image, away from a ``border`` of pixels, is all black (1)
+    where its filter's weights sum to a positive number and all white (0)
+    where they sum to a negative one, as a linear objective predicts."""
+    images = np.asarray(images)
+    interior = images[:, border:-border, border:-border]
+    positive = np.asarray(weight_sums)[:, None, None] > 0
+    return bool(np.where(positive, interior >= 1.0, interior <= 0.0).all())

@@ -79,3 +79,40 @@ def test_corrupted_cache_is_reported_and_replaced(tmp_path, mnist, capsys, monke
     assert model is stand_in
     reloaded = mv.load_model(path)  # the bad file was replaced by a valid one
     assert reloaded.count_params() == stand_in.count_params()
+
+
+def test_saturated_share_counts_only_exact_bounds():
+    images = np.full((2, 28, 28), 0.5, dtype=np.float32)
+    assert diagnostics.saturated_share(images) == 0.0
+    images[0] = 1.0
+    images[1, :14] = 0.0
+    images[1, 14:] = 0.999
+    assert diagnostics.saturated_share(images) == 0.75
+
+
+def test_pinned_share_needs_the_gradient_to_point_outward():
+    images = np.array([[0.0, 1.0, 0.5, 1.0]])
+    assert diagnostics.pinned_share(images, np.array([[-1.0, 1.0, 1.0, -1.0]])) == 0.5
+    assert diagnostics.pinned_share(images, -np.array([[-1.0, 1.0, 1.0, -1.0]])) == 0.25
+
+
+def test_levels_off_rejects_a_curve_that_keeps_rising():
+    flat_after_jump = np.r_[0.0, 40.0, 45.0, 48.0, 49.0, np.full(25, 50.0)]
+    assert diagnostics.levels_off(flat_after_jump)
+    assert not diagnostics.levels_off(np.arange(30.0))  # a steady climb
+    assert not diagnostics.levels_off(np.zeros(30))  # never rose at all
+    with pytest.raises(ValueError, match="more than"):
+        diagnostics.levels_off(np.arange(10.0))
+
+
+def test_flat_by_weight_sign_fails_on_the_wrong_colour_or_a_pattern():
+    images = np.zeros((2, 28, 28))
+    images[0] = 1.0
+    sums = np.array([0.3, -0.2])
+    assert diagnostics.flat_by_weight_sign(images, sums)
+    assert not diagnostics.flat_by_weight_sign(images, -sums)
+    images[1, 14, 14] = 1.0  # one dark pixel inside a white image
+    assert not diagnostics.flat_by_weight_sign(images, sums)
+    images[1, 14, 14] = 0.0
+    images[1, 1, 1] = 1.0  # the border is not judged
+    assert diagnostics.flat_by_weight_sign(images, sums)
