@@ -11,6 +11,7 @@ One module per stage, imports flowing one way:
     ascent      the one compiled engine, its settings, presets and callbacks
     features    the tutorial's names (optimize_image(s), ascend) over the engine
     robust      adversarial examples (PGD) and a network trained to resist them
+    attribution which pixels decide for one real digit, and sanity checks of the maps
     judges      do the images look like digits to independent judges?
     diagnostics             -> numbers about features (dead, redundant, restarts)
     plots     arrays        -> figures (never computes, never trains)
@@ -37,6 +38,7 @@ from mnist_viz.features import ascend, feature_objective, optimize_image, optimi
 from mnist_viz.robust import (AdversarialTrainer, load_network, load_or_train_robust,
                               mean_digit, neutral_starts, pgd_attack, robust_accuracy,
                               train_robust_cnn)
+from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, normalize_maps
 from mnist_viz.judges import (JUDGES, Judges, Verdict, judge, load_judges, mean_scores,
                               score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
@@ -68,6 +70,8 @@ __all__ = [
     # robust
     "pgd_attack", "robust_accuracy", "AdversarialTrainer", "train_robust_cnn",
     "load_or_train_robust", "load_network", "mean_digit", "neutral_starts",
+    # attribution
+    "ATTRIBUTION_METHODS", "attribute", "normalize_maps",
     # judges
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
     "score_table",

@@ -126,6 +126,19 @@ CASES = [
      ValueError, "'sturdy'", "['standard', 'robust']"),
     ("epsilon above 1 for training", lambda m, t: mv.AdversarialTrainer(
         m, mv.load_mnist().train, epsilon=2.0), ValueError, "got 2.0", "(0, 1]"),
+    # -- attribution -----------------------------------------------------------
+    ("unknown attribution method", lambda m, t: mv.attribute(m, TEN, np.arange(10), "lime"),
+     ValueError, "'lime'", "valid: ['saliency', 'gradient_input'"),
+    ("Grad-CAM on a dense layer", lambda m, t: mv.attribute(
+        m, TEN, np.arange(10), "gradcam", layer="layer_fc1"),
+     ValueError, "'layer_fc1' is a dense layer", "Valid: ['layer_conv1', 'layer_conv2']"),
+    ("attribution target out of range", lambda m, t: mv.attribute(m, TEN[:2], [3, 10]),
+     ValueError, "from 3 to 10", "class numbers in 0-9"),
+    ("zero SmoothGrad samples", lambda m, t: mv.attribute(
+        m, TEN, np.arange(10), "smoothgrad", samples=0), ValueError, "got 0", "samples must be >= 1"),
+    ("integrated gradients with 2 baselines for 3 images", lambda m, t: mv.attribute(
+        m, TEN[:3], [0, 1, 2], "integrated_gradients", baseline=TEN[:2]),
+     ValueError, "got 2", "one image or one per image (3)"),
     # -- images for plots and predictions --------------------------------------
     ("8 images for a 3x3 grid", lambda m, t: mv.plot_images(NINE[:8], np.zeros(8, int)),
      ValueError, "got 8", "exactly 9 images"),
