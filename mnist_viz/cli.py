@@ -1,5 +1,6 @@
-"""The command line: ``python -m mnist_viz gallery ...`` writes the images that one
-layer's features like, without opening a notebook.
+"""The command line, without opening a notebook: ``python -m mnist_viz gallery ...``
+writes the images that one layer's features like; ``python -m mnist_viz attribute
+...`` writes which pixels decide the network's answer for real test digits.
 
 Bad arguments end in a one-line message on stderr and exit status 2, never a
 traceback; the checks run before any data is read or any network is touched.
@@ -20,11 +21,13 @@ import numpy as np
 
 from mnist_viz._checks import MAX_SEED
 from mnist_viz._files import atomic_write
+from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS
+from mnist_viz.attribution import attribute, normalize_maps
 from mnist_viz.ascent import (PLAIN, REFERENCE, PrintProgress, regularized_settings,
                               visualize)
 from mnist_viz.data import load_mnist
 from mnist_viz.judges import judge, load_judges
-from mnist_viz.model import classification_accuracy
+from mnist_viz.model import classification_accuracy, predict_classes
 from mnist_viz.objectives import layer_objectives
 from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_image_grid
@@ -40,10 +43,11 @@ GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 1
 DESCRIPTION = """\
 mnist-viz: train a small CNN on MNIST, then find the images it likes to see.
 
-command:
-  gallery   optimise one image per feature of a layer and write them to a folder
+commands:
+  gallery    optimise one image per feature of a layer and write them to a folder
+  attribute  maps of the pixels that decide the network's answer for test digits
 
-Run "python -m mnist_viz gallery --help" for the gallery's options.
+Run "python -m mnist_viz gallery --help" (or attribute --help) for the options.
 """
 
 GALLERY_HELP = """\
@@ -72,6 +76,34 @@ examples:
 """
 
 
+ATTRIBUTE_HELP = """\
+Compute, for the first N test digits, which pixels decide the answer of the
+tutorial's trained network (or, with --network robust, of the adversarially
+trained one; each is cached and trained first if missing), and write to OUT:
+
+  <method>.png    each digit (true -> predicted class above it) beside its map,
+                  the map's absolute values scaled to [0, 1], darker = more
+  <method>.npy    float32 array (N, 28, 28) of the raw maps; row i = test digit i
+  summary.json    the network, the method and its settings, the target rule, and
+                  each digit's true class, predicted class and target
+
+methods:
+  saliency              |gradient of the target logit|
+  gradient_input        gradient x pixel value
+  smoothgrad            |mean gradient over 25 noisy copies| (noise sd 0.15)
+  integrated_gradients  path integral from a blank image, 32 steps
+  gradcam               Grad-CAM on a conv layer (--layer, default layer_conv2)
+  occlusion             drop of the target logit when a 4x4 square is blanked
+
+Every file is written to a temporary file first and then renamed.
+
+example:
+  python -m mnist_viz attribute --method integrated_gradients --digits 20 --out maps
+"""
+MAX_DIGITS = 10_000
+ATTRIBUTE_COLUMNS = 10  # five (digit, map) pairs per row
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr, exit status 2."""
 
@@ -95,6 +127,28 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number up to "
                                          f"{MAX_SEED}")
     return value
+
+
+def _digit_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid --digits {text!r}: give a whole number from 1 to {MAX_DIGITS}") from None
+    if not 1 <= value <= MAX_DIGITS:
+        raise argparse.ArgumentTypeError(
+            f"invalid --digits {value}: give a whole number from 1 to {MAX_DIGITS} "
+            "(the test set holds 10,000 digits)")
+    return value
+
+
+def _target(text: str) -> str | int:
+    if text in ("predicted", "true"):
+        return text
+    if text.isdigit() and int(text) <= 9:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"invalid --target {text!r}: give predicted, true or "
+                                     "a class from 0 to 9")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +178,26 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default: %(default)s)")
     gallery.add_argument("--out", required=True, type=Path, metavar="DIR",
                          help="output folder; created if its parent exists")
+    attribute_command = commands.add_parser(
+        "attribute", help="write which pixels decide the answer for test digits",
+        description=ATTRIBUTE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    attribute_command.add_argument("--method", required=True, choices=ATTRIBUTION_METHODS,
+                                   help="the attribution method: %(choices)s")
+    attribute_command.add_argument("--digits", required=True, type=_digit_count, metavar="N",
+                                   help=f"how many test digits, from the first: 1 to "
+                                        f"{MAX_DIGITS}")
+    attribute_command.add_argument("--target", default="predicted", type=_target,
+                                   help="the class each map explains: predicted, true, or "
+                                        "one class 0-9 for every digit (default: %(default)s)")
+    attribute_command.add_argument("--network", default="standard", choices=NETWORKS,
+                                   help="standard or robust (default: %(default)s)")
+    attribute_command.add_argument("--layer", default=None, choices=LAYERS,
+                                   help="Grad-CAM's conv layer (default: layer_conv2); only "
+                                        "for --method gradcam")
+    attribute_command.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
+                                   help="seed of SmoothGrad's noise (default: %(default)s)")
+    attribute_command.add_argument("--out", required=True, type=Path, metavar="DIR",
+                                   help="output folder; created if its parent exists")
     return parser
 
 
@@ -149,11 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "attribute":
+            check_attribution_layer(args.method, args.layer)
         out = check_output_dir(args.out)
     except UsageError as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
-    summary = write_gallery(args.layer, args.method, args.seed, out, args.network)
+    if args.command == "attribute":
+        summary = write_attribution(args.method, args.digits, args.target, out, args.network,
+                                    args.layer, args.seed)
+    else:
+        summary = write_gallery(args.layer, args.method, args.seed, out, args.network)
     print(f"Wrote {', '.join(summary['files'])} to {out}")
     return 0
 
@@ -198,6 +278,62 @@ def write_gallery(layer: str, method: str, seed: int, out: Path,
         np.save(tmp, images.astype(np.float32))
     summary["files"] = [f"{layer}.png", f"{layer}.npy", "summary.json"]
     summary["seconds"] = round(time.perf_counter() - started, 1)
+    with atomic_write(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def check_attribution_layer(method: str, layer: str | None) -> None:
+    """--layer names Grad-CAM's conv layer; anything else is a UsageError."""
+    if layer is None:
+        return
+    if method != "gradcam":
+        raise UsageError(f"--layer {layer} applies only to --method gradcam, not {method}")
+    if not layer.startswith("layer_conv"):
+        raise UsageError(f"Grad-CAM needs a conv layer with positions; {layer} is a dense "
+                         "layer. Use --layer layer_conv1 or layer_conv2")
+
+
+def _attribution_options(method: str, layer: str | None, seed: int) -> dict:
+    if method == "gradcam":
+        return {"layer": layer or "layer_conv2"}
+    if method == "smoothgrad":
+        return {"seed": seed}
+    return {}
+
+
+def write_attribution(method: str, digits: int, target: str | int, out: Path,
+                      network: str = "standard", layer: str | None = None,
+                      seed: int = DEFAULT_SEED) -> dict:
+    """Maps by ``method`` for the first ``digits`` test digits, and the three files."""
+    started = time.perf_counter()
+    data = load_mnist()
+    model = load_network(data, network)
+    images, true = data.test.images[:digits], data.test.cls[:digits]
+    predicted = predict_classes(model, images)
+    targets = {"predicted": predicted, "true": true}.get(target)
+    if targets is None:
+        targets = np.full(digits, target)
+    options = _attribution_options(method, layer, seed)
+    print(f"{method} maps for {digits} test digits on the {network} network.")
+    maps = attribute(model, images, targets, method, **options).astype(np.float32)
+    shown = min(digits, 50)
+    panels = np.empty((2 * shown, 28, 28), np.float32)
+    panels[0::2] = images[:shown].reshape(-1, 28, 28)
+    panels[1::2] = normalize_maps(maps[:shown])
+    titles = [title for i in range(shown)
+              for title in (f"{true[i]} -> {predicted[i]}", f"map for {targets[i]}")]
+    figure = plot_image_grid(panels, ATTRIBUTE_COLUMNS, titles, size=1.0)
+    with atomic_write(out / f"{method}.png") as tmp:
+        figure.savefig(tmp, dpi=80)
+    with atomic_write(out / f"{method}.npy") as tmp:
+        np.save(tmp, maps)
+    summary = {"method": method, "options": options, "network": network, "digits": digits,
+               "target": target, "shown_in_png": shown,
+               "true": true.tolist(), "predicted": predicted.tolist(),
+               "targets": np.asarray(targets).tolist(),
+               "files": [f"{method}.png", f"{method}.npy", "summary.json"],
+               "seconds": round(time.perf_counter() - started, 1)}
     with atomic_write(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -226,6 +226,21 @@ CLI_CASES = [
      "is a file", "give a folder"),
     ("output folder not writable", ["--layer", "logits", "--out", "/proc/mnist-viz"],
      "is not writable", "choose a folder you can write to"),
+    ("attribute: no digits", ["attribute", "--method", "saliency", "--digits", "0", "--out",
+                              "OUT"], "--digits 0", "a whole number from 1 to 10000"),
+    ("attribute: more digits than the test set", ["attribute", "--method", "saliency",
+                                                  "--digits", "10001", "--out", "OUT"],
+     "--digits 10001", "from 1 to 10000"),
+    ("attribute: class 10", ["attribute", "--method", "saliency", "--digits", "5", "--target",
+                             "10", "--out", "OUT"], "--target '10'", "predicted, true or a class from 0 to 9"),
+    ("attribute: Grad-CAM on a dense layer", ["attribute", "--method", "gradcam", "--layer",
+                                              "layer_fc1", "--digits", "5", "--out", "OUT"],
+     "layer_fc1 is a dense layer", "Use --layer layer_conv1 or layer_conv2"),
+    ("attribute: unknown method", ["attribute", "--method", "lime", "--digits", "5", "--out",
+                                   "OUT"], "'lime'", "choose from 'saliency', 'gradient_input'"),
+    ("attribute: a layer for saliency", ["attribute", "--method", "saliency", "--layer",
+                                         "layer_conv1", "--digits", "5", "--out", "OUT"],
+     "applies only to --method gradcam", "not saliency"),
 ]
 
 
@@ -235,7 +250,8 @@ def test_cli_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, bad, val
     (tmp_path / "file").write_text("not a folder")
     where = {"OUT": tmp_path / "out", "MISSING": tmp_path / "no" / "deeper",
              "FILE": tmp_path / "file"}
-    args = ["gallery"] + [str(where.get(a, a)) for a in args]
+    command = [] if args[0] == "attribute" else ["gallery"]
+    args = command + [str(where.get(a, a)) for a in args]
     with pytest.raises(SystemExit) as exit_info:
         sys.exit(cli.main(args))
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""The command line: galleries written to a folder (bad arguments: test_bad_input.py)."""
+"""The command line: galleries and attribution maps written to a folder (bad
+arguments: test_bad_input.py)."""
 
 import json
 import os
@@ -80,6 +81,24 @@ def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_mode
     assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
 
 
+@pytest.mark.parametrize("method, target", [("gradcam", "true"), ("occlusion", "3")])
+def test_attribute_writes_maps_grid_and_summary(tmp_path, model_cache, mnist, method, target):
+    out = tmp_path / "maps"
+    assert _run(["attribute", "--method", method, "--digits", "7", "--target", target,
+                 "--out", str(out)], model_cache) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{method}.png", f"{method}.npy", "summary.json"])
+    maps = np.load(out / f"{method}.npy")
+    assert maps.shape == (7, 28, 28) and maps.dtype == np.float32 and np.isfinite(maps).all()
+    summary = json.loads((out / "summary.json").read_text())
+    expected = mnist.test.cls[:7].tolist() if target == "true" else [3] * 7
+    assert summary["targets"] == expected and summary["true"] == mnist.test.cls[:7].tolist()
+    assert summary["method"] == method and summary["network"] == "standard"
+    again = mv.attribute(mv.load_model(model_cache / mv.default_model_path().name),
+                         mnist.test.images[:7], expected, method)
+    np.testing.assert_allclose(maps, again, atol=1e-5)
+
+
 def test_module_help_and_errors_from_a_real_process():
     run = [sys.executable, "-m", "mnist_viz"]
     helped = subprocess.run(run + ["gallery", "--help"], capture_output=True, text=True)
@@ -89,7 +108,12 @@ def test_module_help_and_errors_from_a_real_process():
                  "--network", "plain: 100 steps", "L2 length of 0.5", "mean training digit"):
         assert word in text
     top = subprocess.run(run + ["--help"], capture_output=True, text=True)
-    assert top.returncode == 0 and "gallery" in top.stdout
+    assert top.returncode == 0 and "gallery" in top.stdout and "attribute" in top.stdout
+    helped = subprocess.run(run + ["attribute", "--help"], capture_output=True, text=True)
+    text = " ".join(helped.stdout.split())
+    for word in ("--method", "--digits", "--target", "--network", "--layer", "--out",
+                 "integrated_gradients", "4x4 square", "(N, 28, 28)"):
+        assert word in text
     bad = subprocess.run(run + ["gallery", "--layer", "conv9", "--out", "x"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
