@@ -12,7 +12,10 @@ several repeats, and printed as Markdown (also written to build/bench.md):
    from before the one engine (bench/legacy_ascent.py) and the engine, at equal
    steps; all 190 features in one call; the explorer's single feature; the
    diversity and Fourier runs of notebook 03;
-4. whole runs: each notebook top to bottom, and ``make test``.
+4. adversarial training steps beside standard ones, and the PGD attack;
+5. attribution: the six methods on 1,000 test digits, and tf-keras-vis's
+   Saliency (plain and SmoothGrad) and Gradcam at equal work;
+6. whole runs: each notebook top to bottom, and ``make test``.
 
 Not a test: nothing here fails because the machine is slow.
 """
@@ -347,7 +350,62 @@ def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
     return rows
 
 
-# -- 5. whole runs -----------------------------------------------------------
+# -- 5. attribution ----------------------------------------------------------
+
+def image_input_copy(model: keras.Model) -> keras.Model:
+    """The same network with fresh layers (same names and weights) on 28x28x1
+    input, as tf-keras-vis needs: its layer lookups must belong to one model."""
+    net = image_input = keras.Input((28, 28, 1))
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Reshape)):
+            continue
+        fresh = layer.__class__.from_config(layer.get_config())
+        net = fresh(net)
+        fresh.set_weights(layer.get_weights())
+    return keras.Model(image_input, net)
+
+
+def attribution_speed(model: keras.Model, data: mv.MNIST, repeats: int) -> list:
+    """Every method on 1,000 test digits after a warm-up call, and tf-keras-vis's
+    Saliency (plain and SmoothGrad 25) and Gradcam at equal work, interleaved."""
+    import warnings
+
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.saliency import Saliency
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    images, cls = data.test.images[:1000], data.test.cls[:1000]
+    copy = image_input_copy(model)
+    square = images.reshape(-1, 28, 28, 1)
+    saliency, gradcam = Saliency(copy, clone=False), Gradcam(copy, clone=False)
+    score = CategoricalScore(list(cls))
+    theirs = {"saliency": lambda: saliency(score, square),
+              "smoothgrad": lambda: saliency(score, square, smooth_samples=25,
+                                             smooth_noise=mv.attribution.SMOOTHGRAD_NOISE),
+              "gradcam": lambda: gradcam(score, square, penultimate_layer="layer_conv2_relu")}
+    runs = {f"ours: {method}": (lambda m=method: mv.attribute(model, images, cls, m))
+            for method in mv.ATTRIBUTION_METHODS}
+    runs.update({f"tf-keras-vis: {method}": run for method, run in theirs.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, run in runs.items():
+            if "occlusion" in name:
+                mv.attribute(model, images[:20], cls[:20], "occlusion")  # compile only
+            else:
+                run()
+        timings = interleaved_medians(runs, repeats)
+    ours_total = sum(t for name, t in timings.items() if name.startswith("ours"))
+    rows = []
+    for name, seconds in timings.items():
+        method = name.split(": ")[1]
+        ratio = (f"{seconds / timings[f'ours: {method}']:.1f}×"
+                 if name.startswith("tf-keras-vis") else "—")
+        rows.append([name, f"{seconds:.2f} s", ratio])
+    rows.append(["**ours: all six methods**", f"**{ours_total:.1f} s**", ""])
+    return rows
+
+
+# -- 6. whole runs -----------------------------------------------------------
 
 def whole_runs() -> list:
     python = sys.executable
@@ -396,7 +454,7 @@ def machine() -> str:
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
-SECTIONS = ("training", "accuracy", "visualisation", "robust", "whole-runs")
+SECTIONS = ("training", "accuracy", "visualisation", "robust", "attribution", "whole-runs")
 
 
 def main(argv=None) -> int:
@@ -418,7 +476,7 @@ def main(argv=None) -> int:
                 f"every time is the median of {args.repeats} repeats after a warm-up.", ""]
 
     if "training" in wanted:
-        print("1/5 training throughput ...", flush=True)
+        print("1/6 training throughput ...", flush=True)
         rows, facts = training_throughput(data, args.iterations, args.repeats)
         sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
                  "per repeat)", "",
@@ -430,13 +488,13 @@ def main(argv=None) -> int:
                      ""]
 
     if "accuracy" in wanted:
-        print("2/5 time to 99.0% ...", flush=True)
+        print("2/6 time to 99.0% ...", flush=True)
         sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
                      table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
                      ""]
 
     if "visualisation" in wanted:
-        print("3/5 feature visualisation ...", flush=True)
+        print("3/6 feature visualisation ...", flush=True)
         model = mv.load_or_train_reference(data.train)
         rows, _ = feature_visualisation(model, max(args.repeats, 5))
         sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
@@ -448,15 +506,27 @@ def main(argv=None) -> int:
                            rows), ""]
 
     if "robust" in wanted:
-        print("4/5 adversarial training and attack ...", flush=True)
+        print("4/6 adversarial training and attack ...", flush=True)
         sections += ["### Adversarial training and attack", "",
                      "Training steps timed side by side in one run; the ratio is the "
                      "adversarial step's cost in standard steps.", "",
                      table(["run", "speed or time", "cost vs standard"],
                            robust_training(data, args.iterations // 2, args.repeats)), ""]
 
+    if "attribution" in wanted:
+        print("5/6 attribution ...", flush=True)
+        model = mv.load_or_train_reference(data.train)
+        sections += ["### Attribution (1,000 test digits, their true classes)", "",
+                     "SmoothGrad: 25 noisy copies; integrated gradients: 32 steps; Grad-CAM "
+                     "on `layer_conv2`; occlusion: a 4×4 square at each of 625 positions "
+                     "(only squares with ink are evaluated). tf-keras-vis runs the same "
+                     "network with the same weights on 28×28×1 input, timed in turns with "
+                     "ours; the last column is how many times longer it takes.", "",
+                     table(["method", "time (compiled)", "tf-keras-vis / ours"],
+                           attribution_speed(model, data, args.repeats)), ""]
+
     if "whole-runs" in wanted and not args.skip_whole_runs:
-        print("5/5 whole runs (each notebook, then make test) ...", flush=True)
+        print("6/6 whole runs (each notebook, then make test) ...", flush=True)
         sections += ["### Whole runs", "", table(["run", "wall time"], whole_runs()), ""]
     sections.append(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     report = "\n".join(sections) + "\n"
