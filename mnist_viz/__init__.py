@@ -39,8 +39,8 @@ from mnist_viz.robust import (AdversarialTrainer, load_network, load_or_train_ro
                               mean_digit, neutral_starts, pgd_attack, robust_accuracy,
                               train_robust_cnn)
 from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, normalize_maps
-from mnist_viz.judges import (JUDGES, Judges, Verdict, judge, load_judges, mean_scores,
-                              score_restarts, score_table)
+from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, judge, load_judges,
+                              mean_scores, real_digit_yardstick, score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_image, plot_image_grid, plot_images, plot_images10,
                              plot_ascent_result, animate_ascent, save_gif)
@@ -74,7 +74,7 @@ __all__ = [
     "ATTRIBUTION_METHODS", "attribute", "normalize_maps",
     # judges
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
-    "score_table",
+    "score_table", "Yardstick", "real_digit_yardstick",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_example_errors",
     "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",

@@ -139,6 +139,34 @@ def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
     return Judges(classifiers, NearestNeighbors(n_neighbors=1).fit(data.train.images))
 
 
+@dataclasses.dataclass(frozen=True)
+class Yardstick:
+    """How near real test digits lie to their nearest training digit. The series
+    calls an image *as close to a real digit as real digits are* when its own
+    distance is at most ``limit``, the 99th percentile of real digits'."""
+
+    median: float
+    limit: float
+    largest: float
+    count: int
+
+    def inside(self, distances) -> int:
+        """How many of ``distances`` are at most :attr:`limit`."""
+        return int(np.sum(np.asarray(distances) <= self.limit))
+
+
+def real_digit_yardstick(judges: Judges, images, percentile: float = 99.0) -> Yardstick:
+    """The :class:`Yardstick` of real digits ``images`` (the notebooks use the
+    first 2,000 test digits): each one's distance to its nearest training digit."""
+    images = check_images("images", images).reshape(-1, img_size_flat)
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile!r}.")
+    distances = judges.training_digits.kneighbors(images)[0][:, 0]
+    return Yardstick(median=float(np.median(distances)),
+                     limit=float(np.percentile(distances, percentile)),
+                     largest=float(distances.max()), count=len(distances))
+
+
 @dataclasses.dataclass
 class Verdict:
     """The judges' verdict on images meant as ``intended`` digits (one entry each).

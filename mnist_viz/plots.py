@@ -201,7 +201,8 @@ def save_gif(animation: FuncAnimation, path: str | os.PathLike, fps: int = 8,
 
 
 def plot_ascent_result(image, objective_curve, title: str) -> Figure:
-    """One optimised image beside the curve of its objective over the steps."""
+    """One optimised image beside the curve of its objective over the steps:
+    ``objective_curve[k]`` is the objective after k steps (k = 0 is the start)."""
     image = check_images("image", np.reshape(image, (1, *img_shape)))[0]
     curve = np.asarray(objective_curve, dtype=float)
     if curve.ndim != 1 or len(curve) == 0:
@@ -212,8 +213,8 @@ def plot_ascent_result(image, objective_curve, title: str) -> Figure:
     image_ax.imshow(image, cmap="binary", vmin=0, vmax=1, interpolation="nearest")
     image_ax.set_title(title, fontsize=9)
     _bare(image_ax)
-    curve_ax.plot(np.arange(1, len(curve) + 1), curve)
-    curve_ax.set_xlabel("step")
+    curve_ax.plot(np.arange(len(curve)), curve)
+    curve_ax.set_xlabel("steps taken")
     curve_ax.set_ylabel("objective")
     fig.tight_layout()
     return fig

@@ -90,3 +90,18 @@ def test_near_real_counts_images_within_the_typical_distance(mnist, trained_mode
     assert table.splitlines()[0].endswith("as near as real digits (of 10) |")
     assert table.splitlines()[2].endswith("| 1.0 |")
     assert "near_real_mean" not in rc.mean_scores([verdict])
+
+
+def test_yardstick_of_real_digits_counts_who_is_inside(mnist, judges):
+    """Test digits set the limit; the training digits themselves (distance 0) are
+    inside it and flat grey images are not, so the count can come out either way."""
+    yardstick = rc.real_digit_yardstick(judges, mnist.test.images[:300])
+    assert 0 < yardstick.median <= yardstick.limit <= yardstick.largest
+    assert yardstick.count == 300
+    distances = judges.training_digits.kneighbors(
+        np.concatenate([mnist.train.images[:4], np.full((6, 784), 0.5, np.float32)]))[0][:, 0]
+    assert yardstick.inside(distances) == 4
+    strict = rc.real_digit_yardstick(judges, mnist.test.images[:300], percentile=1)
+    assert strict.limit < yardstick.limit
+    with pytest.raises(ValueError, match=r"percentile must be in \(0, 100\]"):
+        rc.real_digit_yardstick(judges, mnist.test.images[:10], percentile=0)

@@ -106,3 +106,9 @@ def test_save_gif_needs_a_gif_path_in_an_existing_folder(tmp_path):
         mv.plots.save_gif(animation, tmp_path / "a.png")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         mv.plots.save_gif(animation, tmp_path / "missing" / "a.gif")
+
+
+def test_ascent_result_curve_starts_at_step_zero():
+    fig = mv.plot_ascent_result(np.zeros((28, 28)), [1.0, 3.0, 4.0], title="t")
+    line = fig.axes[1].get_lines()[0]
+    assert list(line.get_xdata()) == [0, 1, 2] and fig.axes[1].get_xlabel() == "steps taken"
