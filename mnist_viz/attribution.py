@@ -24,13 +24,14 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import softmax
 from scipy.stats import rankdata
 
 from mnist_viz._checks import check_positive_float, check_positive_int, check_seed
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_classes, check_images, img_shape, img_size_flat
 from mnist_viz.layers import (conv_layer_names, dense_layer_names, output_layer_name,
-                              relu_layer_name)
+                              relu_layer_name, resolve_layer)
 from mnist_viz.params import DEFAULT_SEED
 
 METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients", "gradcam",
@@ -47,6 +48,17 @@ _gradient_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _check_batch(images, targets) -> tuple[np.ndarray, np.ndarray]:
     images = check_images("images", images).reshape(-1, img_size_flat)
     return images, check_classes("targets", targets, len(images))
+
+
+def _in_batches(function, arrays: tuple, batch_size: int):
+    """``function`` called on consecutive slices of ``arrays`` (as tensors), its
+    output (or each of its outputs) joined back into one NumPy array."""
+    parts = [function(*(tf.constant(array[start:start + batch_size]) for array in arrays))
+             for start in range(0, len(arrays[0]), batch_size)]
+    if isinstance(parts[0], (tuple, list)):
+        return tuple(np.concatenate([part[i].numpy() for part in parts])
+                     for i in range(len(parts[0])))
+    return np.concatenate([part.numpy() for part in parts])
 
 
 def _gradient_function(model: keras.Model):
@@ -73,14 +85,7 @@ def target_logits_and_gradients(model: keras.Model, images, targets,
     respect to the pixels (n, 784), computed in batches."""
     images, targets = _check_batch(images, targets)
     batch_size = check_positive_int("batch_size", batch_size)
-    gradients = _gradient_function(model)
-    logits, grads = [], []
-    for start in range(0, len(images), batch_size):
-        part = slice(start, start + batch_size)
-        logit, grad = gradients(tf.constant(images[part]), tf.constant(targets[part]))
-        logits.append(logit.numpy())
-        grads.append(grad.numpy())
-    return np.concatenate(logits), np.concatenate(grads)
+    return _in_batches(_gradient_function(model), (images, targets), batch_size)
 
 
 def _as_maps(flat: np.ndarray) -> np.ndarray:
@@ -118,11 +123,7 @@ def smoothgrad(model: keras.Model, images, targets, samples: int = SMOOTHGRAD_SA
 def _unchecked_gradients(model: keras.Model, images: np.ndarray, targets: np.ndarray,
                          batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Gradients for inputs that may leave [0, 1] (noisy copies)."""
-    gradients = _gradient_function(model)
-    return np.concatenate([
-        gradients(tf.constant(images[s:s + batch_size]),
-                  tf.constant(targets[s:s + batch_size]))[1].numpy()
-        for s in range(0, len(images), batch_size)])
+    return _in_batches(_gradient_function(model), (images, targets), batch_size)[1]
 
 
 def integrated_gradients(model: keras.Model, images, targets, baseline=None,
@@ -160,18 +161,11 @@ def gradcam_layer(model: keras.Model, layer: int | str | None = None) -> str:
         raise ValueError("Grad-CAM needs a model with a conv layer; this one has none.")
     if layer is None:
         return convs[-1]
-    if isinstance(layer, str):
-        if layer in convs:
-            return layer
-        kind = "a dense layer, without positions" if layer in dense_layer_names(model) \
-            else "not a layer of this model"
-        raise ValueError(f"Grad-CAM needs a conv layer; {layer!r} is {kind}. "
-                         f"Valid: {convs}.")
-    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) \
-            and 0 <= layer < len(convs):
-        return convs[int(layer)]
-    raise ValueError(f"layer must be a conv layer name {convs} or an index 0 to "
-                     f"{len(convs) - 1}, got {layer!r}.")
+    name = resolve_layer(model, layer)  # an unknown name or index is an error there
+    if name not in convs:
+        raise ValueError(f"Grad-CAM needs a conv layer; {name!r} is a dense layer, without "
+                         f"positions. Valid: {convs}.")
+    return name
 
 
 def _gradcam_function(model: keras.Model, layer_name: str):
@@ -203,9 +197,7 @@ def gradcam(model: keras.Model, images, targets, layer: int | str | None = None,
     images, targets = _check_batch(images, targets)
     cam = _gradcam_function(model, gradcam_layer(model, layer))
     batch_size = check_positive_int("batch_size", batch_size)
-    return np.concatenate([cam(tf.constant(images[s:s + batch_size]),
-                               tf.constant(targets[s:s + batch_size])).numpy()
-                           for s in range(0, len(images), batch_size)])
+    return _in_batches(cam, (images, targets), batch_size)
 
 
 def _forward_function(model: keras.Model):
@@ -219,9 +211,7 @@ def _forward_function(model: keras.Model):
 
 
 def _logits(model: keras.Model, images: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    forward = _forward_function(model)
-    return np.concatenate([forward(tf.constant(images[s:s + batch_size])).numpy()
-                           for s in range(0, len(images), batch_size)])
+    return _in_batches(_forward_function(model), (images,), batch_size)
 
 
 def target_logits(model: keras.Model, images, targets) -> np.ndarray:
@@ -355,7 +345,5 @@ def _area(curves: np.ndarray) -> np.ndarray:
 
 
 def _probabilities(model: keras.Model, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    logits = _logits(model, images.astype(np.float32))
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    probabilities = softmax(_logits(model, images.astype(np.float32)), axis=1)
     return probabilities[np.arange(len(targets)), targets]
