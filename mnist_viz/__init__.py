@@ -42,7 +42,7 @@ from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, nor
 from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, judge, load_judges,
                               mean_scores, real_digit_yardstick, score_restarts, score_table)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
-                             plot_image, plot_image_grid, plot_images, plot_images10,
+                             plot_arrays, plot_image, plot_image_grid, plot_images, plot_images10,
                              plot_ascent_result, animate_ascent, save_gif)
 
 from mnist_viz._version import __version__
@@ -76,6 +76,6 @@ __all__ = [
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
     "score_table", "Yardstick", "real_digit_yardstick",
     # plots
-    "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_example_errors",
+    "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays", "plot_example_errors",
     "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",
 ]

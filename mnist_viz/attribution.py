@@ -27,7 +27,8 @@ import numpy as np
 from scipy.special import softmax
 from scipy.stats import rankdata
 
-from mnist_viz._checks import check_positive_float, check_positive_int, check_seed
+from mnist_viz._checks import (check_non_negative_int, check_positive_float, check_positive_int,
+                               check_seed)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_classes, check_images, img_shape, img_size_flat
 from mnist_viz.layers import (conv_layer_names, dense_layer_names, output_layer_name,
@@ -286,26 +287,55 @@ def top_down_layers(model: keras.Model) -> list[str]:
 
 def randomized_copy(model: keras.Model, layers: Sequence[str], seed: int = 0) -> keras.Model:
     """A copy of ``model`` whose named layers get fresh random weights (Glorot
-    uniform kernels, zero biases), the others keeping the trained ones."""
+    uniform kernels, zero biases), the others keeping the trained ones. Each
+    ``seed`` gives its own draw for every layer (no two seeds share one)."""
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    for offset, name in enumerate(layers):
+    layer_seeds = np.random.default_rng(check_seed(seed)).integers(0, 2**31 - 1, len(layers))
+    for name, layer_seed in zip(layers, layer_seeds):
         layer = copy.get_layer(name)
-        init = keras.initializers.GlorotUniform(seed=seed + offset)
+        init = keras.initializers.GlorotUniform(seed=int(layer_seed))
         layer.kernel.assign(init(layer.kernel.shape))
         layer.bias.assign(np.zeros(layer.bias.shape, np.float32))
     return copy
 
 
-def rank_correlation(maps_a, maps_b) -> np.ndarray:
+def rank_correlation(maps_a, maps_b, mask=None) -> np.ndarray:
     """Per pair of maps, the Spearman rank correlation of their absolute values
-    (ties share a rank); 0 where either map is constant."""
-    a = rankdata(np.abs(np.asarray(maps_a)).reshape(len(maps_a), -1), axis=1)
-    b = rankdata(np.abs(np.asarray(maps_b)).reshape(len(maps_b), -1), axis=1)
-    a -= a.mean(axis=1, keepdims=True)
-    b -= b.mean(axis=1, keepdims=True)
+    (ties share a rank); 0 where either map is constant. With ``mask`` (one
+    boolean map per pair, e.g. the digit's ink), only the pixels it marks count."""
+    a = np.abs(np.asarray(maps_a, dtype=np.float64)).reshape(len(maps_a), -1)
+    b = np.abs(np.asarray(maps_b, dtype=np.float64)).reshape(len(maps_b), -1)
+    if mask is None:
+        return _correlation_of_ranks(rankdata(a, axis=1), rankdata(b, axis=1))
+    mask = np.asarray(mask, dtype=bool).reshape(a.shape)
+    return np.array([_correlation_of_ranks(rankdata(a[i, m])[None], rankdata(b[i, m])[None])[0]
+                     for i, m in enumerate(mask)])
+
+
+def _correlation_of_ranks(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.where(norms > 0, (a * b).sum(axis=1) / np.where(norms > 0, norms, 1.0), 0.0)
+
+
+def share_near_ink(maps, images, reach: int = 1) -> np.ndarray:
+    """Per map, the share of its absolute total that lies on the image's ink
+    (pixels above 0) or within ``reach`` pixels of it (a square neighbourhood);
+    0 for an all-zero map."""
+    images = check_images("images", images).reshape(-1, *img_shape)
+    maps = np.abs(np.asarray(maps, dtype=np.float64)).reshape(images.shape)
+    reach = check_non_negative_int("reach", reach)
+    ink = images > 0
+    padded = np.pad(ink, ((0, 0), (reach, reach), (reach, reach)))
+    near = np.zeros_like(ink)
+    for dy in range(2 * reach + 1):
+        for dx in range(2 * reach + 1):
+            near |= padded[:, dy:dy + img_shape[0], dx:dx + img_shape[1]]
+    total = maps.reshape(len(maps), -1).sum(axis=1)
+    inside = (maps * near).reshape(len(maps), -1).sum(axis=1)
+    return np.where(total > 0, inside / np.where(total > 0, total, 1.0), 0.0)
 
 
 def random_maps(count: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
@@ -347,3 +377,52 @@ def _area(curves: np.ndarray) -> np.ndarray:
 def _probabilities(model: keras.Model, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
     probabilities = softmax(_logits(model, images.astype(np.float32)), axis=1)
     return probabilities[np.arange(len(targets)), targets]
+
+
+# ---------------------------------------------------------------------------
+# Dataset examples: what a feature responds to in real digits
+# ---------------------------------------------------------------------------
+
+# For a feature at output position (row, col) of a layer, the input pixels it
+# sees: conv1 (5x5, same padding) sees rows row-2..row+2; conv2 sits behind a
+# 2x2 pooling, so position (i, j) of its 14x14 grid sees rows 2i-6..2i+7.
+RECEPTIVE_FIELDS = {"layer_conv1": (1, 2, 5), "layer_conv2": (2, 6, 14)}  # stride, offset, size
+
+
+def feature_responses(model: keras.Model, layer: str, images, batch_size: int = 1000) -> np.ndarray:
+    """The layer's output before its ReLU for each image: (n, rows, cols, features)
+    for a conv layer, (n, features) for a dense one."""
+    images = check_images("images", images).reshape(-1, img_size_flat)
+    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    return np.concatenate([probe(images[s:s + batch_size], training=False).numpy()
+                           for s in range(0, len(images), batch_size)])
+
+
+def top_examples(model: keras.Model, layer: str, images, feature: int,
+                 count: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` examples that excite one feature most, strongest first, and
+    their responses. For a dense layer an example is a whole digit (28 x 28); for
+    a conv layer it is the patch of its receptive field around the position of
+    the feature's strongest response in a digit (5 x 5 for layer_conv1, 14 x 14 for
+    layer_conv2), at most one patch per digit, zero-padded at the border."""
+    images = check_images("images", images)
+    count = check_positive_int("count", count, maximum=len(images))
+    responses = feature_responses(model, layer, images)[..., feature]
+    if responses.ndim == 1:
+        order = np.argsort(-responses, kind="stable")[:count]
+        return images[order], responses[order]
+    if layer not in RECEPTIVE_FIELDS:
+        raise ValueError(f"receptive fields are known for {list(RECEPTIVE_FIELDS)}, not "
+                         f"{layer!r}.")
+    stride, offset, size = RECEPTIVE_FIELDS[layer]
+    flat = responses.reshape(len(images), -1)
+    best_position = flat.argmax(axis=1)
+    best = flat[np.arange(len(images)), best_position]
+    order = np.argsort(-best, kind="stable")[:count]
+    padded = np.pad(images, ((0, 0), (size, size), (size, size)))
+    patches = []
+    for index in order:
+        row, col = np.unravel_index(best_position[index], responses.shape[1:])
+        top, left = stride * row - offset + size, stride * col - offset + size
+        patches.append(padded[index, top:top + size, left:left + size])
+    return np.stack(patches), best[order]

@@ -52,6 +52,38 @@ def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
     return fig
 
 
+def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
+                signed: bool = False, size: float = 1.2) -> Figure:
+    """Small 2-D arrays of one shape (patches, feature maps, filters) in a grid of
+    ``ncols`` columns, pixel for pixel. Unsigned arrays are drawn black on white
+    from 0 to their own largest value; ``signed`` ones red (negative) to blue
+    (positive), symmetric around 0 (white)."""
+    arrays = np.asarray(arrays, dtype=float)
+    if arrays.ndim != 3 or not np.all(np.isfinite(arrays)):
+        raise ValueError(f"arrays must be a finite stack of 2-D arrays (n, rows, cols), got "
+                         f"shape {arrays.shape}.")
+    ncols = check_positive_int("ncols", ncols)
+    if titles is not None and len(titles) != len(arrays):
+        raise ValueError(f"titles must have one entry per array: {len(arrays)} arrays, "
+                         f"{len(titles)} titles.")
+    nrows = max(1, math.ceil(len(arrays) / ncols))
+    fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
+    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
+        if i >= len(arrays):
+            ax.axis("off")
+            continue
+        peak = float(np.abs(arrays[i]).max()) or 1.0
+        if signed:
+            ax.imshow(arrays[i], cmap="RdBu", vmin=-peak, vmax=peak, interpolation="nearest")
+        else:
+            ax.imshow(arrays[i], cmap="binary", vmin=0, vmax=peak, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+        _bare(ax)
+    fig.tight_layout()
+    return fig
+
+
 def plot_images(images, cls_true, cls_pred=None) -> Figure:
     """Nine images in a 3x3 grid, with the true (and predicted) class below each."""
     images = check_images("images", images, count=9)

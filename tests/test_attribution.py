@@ -166,6 +166,33 @@ def test_rank_correlation_tells_same_from_reversed_and_constant():
     assert np.all(attribution.rank_correlation(maps, np.zeros_like(maps)) == 0)
 
 
+def test_rank_correlation_on_the_ink_ignores_the_tied_blank_pixels():
+    # Two maps that are zero off the ink (like gradient x input) and reversed on it:
+    # over all 784 pixels the shared zeros make them look alike; on the ink they are opposite.
+    rng = np.random.default_rng(1)
+    ink = np.zeros((3, 28, 28), bool)
+    ink[:, 10:18, 12:16] = True
+    values = rng.random((3, 28, 28))
+    first, second = np.where(ink, values, 0), np.where(ink, 1 - values, 0)
+    assert np.all(attribution.rank_correlation(first, second) > 0.5)
+    np.testing.assert_allclose(attribution.rank_correlation(first, second, mask=ink), -1.0)
+    np.testing.assert_allclose(attribution.rank_correlation(first, first * 2, mask=ink), 1.0)
+
+
+def test_share_near_ink_tells_a_map_on_the_stroke_from_one_on_blank_paper():
+    image = np.zeros((1, 28, 28), np.float32)
+    image[0, 5:20, 14] = 1.0  # a vertical stroke
+    on_stroke = image.copy()
+    beside = np.roll(image, 1, axis=2)  # one pixel to the right: still "next to" the ink
+    far = np.zeros_like(image)
+    far[0, 0, 0] = 1.0
+    assert attribution.share_near_ink(on_stroke, image)[0] == 1.0
+    assert attribution.share_near_ink(beside, image)[0] == 1.0
+    assert attribution.share_near_ink(beside, image, reach=0)[0] == 0.0
+    assert attribution.share_near_ink(far, image)[0] == 0.0
+    assert attribution.share_near_ink(np.zeros_like(image), image)[0] == 0.0
+
+
 def test_randomized_copy_changes_only_the_named_layers(trained_model):
     layers = attribution.top_down_layers(trained_model)
     assert layers == ["layer_fc_out", "layer_fc1", "layer_conv2", "layer_conv1"]
@@ -182,6 +209,20 @@ def test_randomized_copy_changes_only_the_named_layers(trained_model):
         np.testing.assert_array_equal(original, now)
 
 
+def test_each_seed_of_randomized_copy_is_its_own_draw():
+    # Two same-shaped layers: a seed-per-layer scheme like seed + index would hand seed 1's
+    # first layer the kernel seed 0 gave its second one.
+    toy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="a"),
+                            keras.layers.Dense(4, name="b")])
+    kernels = {seed: [attribution.randomized_copy(toy, ["a", "b"], seed=seed)
+                      .get_layer(name).kernel.numpy() for name in "ab"] for seed in (0, 1)}
+    for first in kernels[0]:
+        for second in kernels[1]:
+            assert not np.allclose(first, second)
+    again = attribution.randomized_copy(toy, ["a", "b"], seed=0)
+    np.testing.assert_array_equal(again.get_layer("a").kernel.numpy(), kernels[0][0])
+
+
 def test_deletion_rewards_a_map_that_ranks_the_ink_first(trained_model, digits):
     images, cls = digits
     ink_first = images.reshape(-1, 28, 28)
@@ -192,3 +233,41 @@ def test_deletion_rewards_a_map_that_ranks_the_ink_first(trained_model, digits):
     assert ((0 <= deletion) & (deletion <= 1)).all()
     with pytest.raises(ValueError, match="maps must match"):
         attribution.deletion_insertion(trained_model, images, cls, ink_first[:3])
+
+
+@pytest.mark.parametrize("layer", ["layer_conv1", "layer_conv2"])
+def test_top_examples_are_the_whole_receptive_field(trained_model, mnist, layer):
+    """Zeroing everything outside the returned patch leaves the feature's strongest
+    response unchanged: the patch holds every pixel that response depends on."""
+    images = mnist.test.images[:50].reshape(-1, 28, 28)
+    patches, responses = attribution.top_examples(trained_model, layer, images, 3, count=4)
+    assert np.all(np.diff(responses) <= 0)
+    stride, offset, size = attribution.RECEPTIVE_FIELDS[layer]
+    assert patches.shape == (4, size, size)
+    all_responses = attribution.feature_responses(trained_model, layer, images)[..., 3]
+    best = all_responses.reshape(50, -1).max(axis=1)
+    index = int(np.argmax(best))
+    row, col = np.unravel_index(all_responses[index].argmax(), all_responses.shape[1:])
+    top, left = stride * row - offset, stride * col - offset
+    kept = np.zeros((28, 28), np.float32)
+    y0, x0 = max(top, 0), max(left, 0)
+    kept[y0:top + size, x0:left + size] = images[index, y0:top + size, x0:left + size]
+    again = attribution.feature_responses(trained_model, layer, kept[None])[0, row, col, 3]
+    np.testing.assert_allclose(again, responses[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(patches[0][y0 - top:, x0 - left:][:28 - y0, :28 - x0][
+        :min(size, 28 - y0), :min(size, 28 - x0)],
+        kept[y0:top + size, x0:left + size], atol=0)
+    # A patch one pixel smaller is not enough for a border-to-border field:
+    smaller = np.zeros((28, 28), np.float32)
+    smaller[y0 + 1:top + size, x0:left + size] = images[index, y0 + 1:top + size, x0:left + size]
+    if images[index, y0, x0:left + size].any():
+        shrunk = attribution.feature_responses(trained_model, layer, smaller[None])[0, row, col, 3]
+        assert not np.isclose(shrunk, responses[0], rtol=1e-5, atol=1e-5)
+
+
+def test_top_examples_of_a_dense_unit_are_whole_digits(trained_model, mnist):
+    images = mnist.test.images[:30]
+    digits, responses = attribution.top_examples(trained_model, "layer_fc1", images, 0, count=3)
+    assert digits.shape == (3, 28, 28)
+    expected = np.sort(attribution.feature_responses(trained_model, "layer_fc1", images)[:, 0])[::-1][:3]
+    np.testing.assert_allclose(responses, expected)

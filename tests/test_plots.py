@@ -112,3 +112,16 @@ def test_ascent_result_curve_starts_at_step_zero():
     fig = mv.plot_ascent_result(np.zeros((28, 28)), [1.0, 3.0, 4.0], title="t")
     line = fig.axes[1].get_lines()[0]
     assert list(line.get_xdata()) == [0, 1, 2] and fig.axes[1].get_xlabel() == "steps taken"
+
+
+def test_plot_arrays_draws_small_signed_and_unsigned_arrays():
+    patches = np.zeros((3, 5, 5))
+    patches[1, 2, 2] = 2.0
+    fig = mv.plot_arrays(patches, ncols=2, titles=["a", "b", "c"])
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 3 and shown[1].images[0].get_array().shape == (5, 5)
+    assert shown[1].images[0].get_clim() == (0, 2.0)
+    signed = mv.plot_arrays(np.array([[[-1.0, 0.5]]]), ncols=1, signed=True)
+    assert signed.axes[0].images[0].get_clim() == (-1.0, 1.0)
+    with pytest.raises(ValueError, match="finite stack of 2-D arrays"):
+        mv.plot_arrays(np.zeros((5, 5)), ncols=1)
