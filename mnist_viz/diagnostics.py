@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
 from mnist_viz._checks import check_positive_int
-from mnist_viz._tf import keras
-from mnist_viz.data import check_images
+from mnist_viz._tf import keras, tf
+from mnist_viz.data import check_classes, check_images
 from mnist_viz.layers import layer_model, relu_layer_name, resolve_layer
 
 
@@ -61,6 +63,61 @@ def correlated_pairs(vectors, threshold: float = 0.9) -> list[tuple[int, int, fl
     i, j = np.triu_indices(len(corr), k=1)
     keep = corr[i, j] > threshold
     return [(int(a), int(b), round(float(r), 3)) for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
+
+
+def near_duplicate_pairs(images, tolerance: float = 0.05) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, d) with i < j whose images differ by at most ``tolerance`` per
+    pixel on average (mean absolute difference ``d``). Unlike a correlation it
+    also compares constant images: two all-black images are duplicates."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    pairs = []
+    for i in range(len(flat)):
+        differences = np.abs(flat[i + 1:] - flat[i]).mean(axis=1)
+        pairs += [(i, i + 1 + int(k), round(float(differences[k]), 4))
+                  for k in np.flatnonzero(differences <= tolerance)]
+    return pairs
+
+
+def silenced_accuracy_drops(model: keras.Model, layer, images, labels,
+                            groups: Sequence[Sequence[int]],
+                            batch_size: int = 2000) -> np.ndarray:
+    """For each group of feature indices, the test accuracy lost when those
+    features of ``layer`` are silenced (their output after the ReLU set to 0)
+    while the rest of the network runs as trained. The layer is computed once
+    per batch; only the layers above it run again for each group. For networks
+    made by :func:`~mnist_viz.build_cnn`, whose layers form one chain."""
+    layer_name = resolve_layer(model, layer)
+    images = check_images("images", images).reshape(len(images), -1)
+    labels = check_classes("labels", labels, len(images))
+    batch_size = check_positive_int("batch_size", batch_size)
+    relu = relu_layer_name(layer_name)
+    names = [item.name for item in model.layers]
+    above = model.layers[names.index(relu) + 1:]
+    features = model.get_layer(layer_name).kernel.shape[-1]
+    masks = np.ones((len(groups), features), np.float32)
+    for row, group in enumerate(groups):
+        group = [int(f) for f in group]
+        if any(not 0 <= f < features for f in group):
+            raise ValueError(f"feature indices of {layer_name!r} run from 0 to {features - 1}; "
+                             f"got {group}.")
+        masks[row, group] = 0.0
+
+    @tf.function(reduce_retracing=True, autograph=False)
+    def predicted(outputs, mask):
+        x = outputs * mask
+        for item in above:
+            x = item(x, training=False)
+        return tf.argmax(x, axis=-1, output_type=tf.int32)
+
+    probe = layer_model(model, [relu])
+    correct_all = np.zeros(len(groups) + 1)
+    for start in range(0, len(images), batch_size):
+        outputs = probe(images[start:start + batch_size], training=False)
+        truth = labels[start:start + batch_size]
+        for row, mask in enumerate([np.ones(features, np.float32), *masks]):
+            correct_all[row] += np.sum(predicted(outputs, tf.constant(mask)).numpy() == truth)
+    accuracy = correct_all / len(images)
+    return accuracy[0] - accuracy[1:]
 
 
 def filter_vectors(model: keras.Model, layer) -> np.ndarray:

@@ -5,6 +5,7 @@ import pytest
 
 import mnist_viz as mv
 from mnist_viz import diagnostics
+from mnist_viz._tf import keras
 
 
 def test_correlation_matrix_handles_constant_rows():
@@ -116,3 +117,39 @@ def test_flat_by_weight_sign_fails_on_the_wrong_colour_or_a_pattern():
     images[1, 14, 14] = 0.0
     images[1, 1, 1] = 1.0  # the border is not judged
     assert diagnostics.flat_by_weight_sign(images, sums)
+
+
+def test_six_identical_constant_images_are_all_near_duplicates():
+    # A correlation gives a constant image r = 0 with everything; the mean absolute
+    # difference must still flag the six identical black images (15 pairs).
+    images = np.ones((6, 28, 28))
+    pairs = diagnostics.near_duplicate_pairs(images)
+    assert [(i, j) for i, j, _ in pairs] == [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    different = np.stack([np.zeros((28, 28)), np.ones((28, 28))])
+    assert diagnostics.near_duplicate_pairs(different) == []
+    nearly = different.copy()
+    nearly[1, :1, :] = 0.0  # one row of 28 differs from an all-black image: 28/784 = 0.036
+    assert diagnostics.near_duplicate_pairs(np.stack([np.ones((28, 28)), nearly[1]])) != []
+    assert diagnostics.near_duplicate_pairs(np.stack([np.ones((28, 28)), nearly[1]]),
+                                            tolerance=0.03) == []
+
+
+def test_silencing_features_costs_what_zeroing_their_weights_costs(trained_model, mnist):
+    images, labels = mnist.test.images[:1000], mnist.test.cls[:1000]
+    drops = diagnostics.silenced_accuracy_drops(trained_model, "layer_conv2", images, labels,
+                                                groups=[[], [3], list(range(36))])
+    assert drops[0] == 0.0
+    assert drops[2] > 0.5  # nothing reaches the dense layers: near chance
+    # Independently: a copy whose filter 3 has zero weights and bias (ReLU(0) = 0).
+    copy = keras.models.clone_model(trained_model)
+    copy.set_weights(trained_model.get_weights())
+    conv2 = copy.get_layer("layer_conv2")
+    kernel, bias = conv2.kernel.numpy(), conv2.bias.numpy()
+    kernel[..., 3], bias[3] = 0.0, 0.0
+    conv2.kernel.assign(kernel)
+    conv2.bias.assign(bias)
+    before = np.mean(mv.predict_classes(trained_model, images) == labels)
+    after = np.mean(mv.predict_classes(copy, images) == labels)
+    assert drops[1] == pytest.approx(before - after, abs=1e-9)
+    with pytest.raises(ValueError, match="from 0 to 35"):
+        diagnostics.silenced_accuracy_drops(trained_model, "layer_conv2", images, labels, [[36]])
