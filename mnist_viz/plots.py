@@ -28,26 +28,33 @@ def _bare(ax) -> None:
     ax.set_yticks([])
 
 
+def _grid_axes(count: int, ncols: int, titles, size: float, item: str) -> tuple[Figure, list]:
+    """A figure with ``count`` bare axes in rows of ``ncols`` (room for titles
+    when given); the grid's spare cells are switched off."""
+    ncols = check_positive_int("ncols", ncols)
+    if titles is not None and len(titles) != count:
+        raise ValueError(f"titles must have one entry per {item}: {count} {item}s, "
+                         f"{len(titles)} titles.")
+    nrows = max(1, math.ceil(count / ncols))
+    fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
+    for ax in axes:
+        _bare(ax)
+    for ax in axes[count:]:
+        ax.axis("off")
+    return fig, axes[:count]
+
+
 def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
                     smooth: bool = False, size: float = 1.4) -> Figure:
     """Any number of 28x28 images in a grid of ``ncols`` columns, black on white."""
     images = check_images("images", images)
-    ncols = check_positive_int("ncols", ncols)
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must have one entry per image: {len(images)} images, "
-                         f"{len(titles)} titles.")
-    nrows = max(1, math.ceil(len(images) / ncols))
-    fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(images):
-            ax.axis("off")
-            continue
+    fig, axes = _grid_axes(len(images), ncols, titles, size, "image")
+    for i, ax in enumerate(axes):
         ax.imshow(images[i], cmap="binary", vmin=0, vmax=1,
                   interpolation="spline16" if smooth else "nearest")
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
-        _bare(ax)
     fig.tight_layout()
     return fig
 
@@ -62,16 +69,8 @@ def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
     if arrays.ndim != 3 or not np.all(np.isfinite(arrays)):
         raise ValueError(f"arrays must be a finite stack of 2-D arrays (n, rows, cols), got "
                          f"shape {arrays.shape}.")
-    ncols = check_positive_int("ncols", ncols)
-    if titles is not None and len(titles) != len(arrays):
-        raise ValueError(f"titles must have one entry per array: {len(arrays)} arrays, "
-                         f"{len(titles)} titles.")
-    nrows = max(1, math.ceil(len(arrays) / ncols))
-    fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
-    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
-        if i >= len(arrays):
-            ax.axis("off")
-            continue
+    fig, axes = _grid_axes(len(arrays), ncols, titles, size, "array")
+    for i, ax in enumerate(axes):
         peak = float(np.abs(arrays[i]).max()) or 1.0
         if signed:
             ax.imshow(arrays[i], cmap="RdBu", vmin=-peak, vmax=peak, interpolation="nearest")
@@ -79,7 +78,6 @@ def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
             ax.imshow(arrays[i], cmap="binary", vmin=0, vmax=peak, interpolation="nearest")
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
-        _bare(ax)
     fig.tight_layout()
     return fig
 
