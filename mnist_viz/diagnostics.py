@@ -139,6 +139,26 @@ def restart_agreement(images, groups) -> tuple[float, float]:
     return float(corr[same & off_diagonal].mean()), float(corr[~same].mean())
 
 
+def agreement_across_starts(images, groups, starts) -> tuple[float, float, float]:
+    """Mean pairwise correlation of images of the same group from the same kind of
+    start, of the same group from different kinds, and of different groups.
+
+    With ``groups[i]`` the digit image ``i`` was optimised for and ``starts[i]``
+    the kind of start it came from, a middle number as high as the first means
+    the start made no difference to where the restarts of a digit end."""
+    groups, starts = np.asarray(groups), np.asarray(starts)
+    if groups.shape != (len(images),) or starts.shape != (len(images),):
+        raise ValueError(f"groups and starts need one entry per image ({len(images)}); got "
+                         f"shapes {groups.shape} and {starts.shape}.")
+    corr = correlation_matrix(images)
+    same_group = groups[:, None] == groups[None, :]
+    same_start = starts[:, None] == starts[None, :]
+    off_diagonal = ~np.eye(len(groups), dtype=bool)
+    return (float(corr[same_group & same_start & off_diagonal].mean()),
+            float(corr[same_group & ~same_start].mean()),
+            float(corr[~same_group].mean()))
+
+
 def saturated_share(images) -> float:
     """The fraction of all pixels of ``images`` that sit exactly at 0 or at 1."""
     images = np.asarray(images)

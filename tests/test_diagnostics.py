@@ -153,3 +153,20 @@ def test_silencing_features_costs_what_zeroing_their_weights_costs(trained_model
     assert drops[1] == pytest.approx(before - after, abs=1e-9)
     with pytest.raises(ValueError, match="from 0 to 35"):
         diagnostics.silenced_accuracy_drops(trained_model, "layer_conv2", images, labels, [[36]])
+
+
+def test_agreement_across_starts_tells_whether_the_start_decides():
+    rng = np.random.default_rng(0)
+    patterns = rng.random((2, 28, 28))  # one pattern per digit
+    groups, starts = np.repeat([0, 1], 4), np.tile([0, 0, 1, 1], 2)
+    # Every restart of a digit ends on its digit's pattern, whatever the start.
+    same_end = patterns[groups] + 0.05 * rng.random((8, 28, 28))
+    within, across, different = diagnostics.agreement_across_starts(same_end, groups, starts)
+    assert within > 0.9 and across > 0.9 and abs(different) < 0.3
+    # Each kind of start leads somewhere else: agreement only within a kind.
+    ends = rng.random((2, 2, 28, 28))  # digit x kind of start
+    start_decides = ends[groups, starts] + 0.05 * rng.random((8, 28, 28))
+    within, across, _ = diagnostics.agreement_across_starts(start_decides, groups, starts)
+    assert within > 0.9 and abs(across) < 0.3
+    with pytest.raises(ValueError, match="one entry per image"):
+        diagnostics.agreement_across_starts(same_end, groups[:3], starts)
