@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.ndimage import maximum_filter
 from scipy.special import softmax
 from scipy.stats import rankdata
 
@@ -31,8 +32,8 @@ from mnist_viz._checks import (check_non_negative_int, check_positive_float, che
                                check_seed)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_classes, check_images, img_shape, img_size_flat
-from mnist_viz.layers import (conv_layer_names, dense_layer_names, output_layer_name,
-                              relu_layer_name, resolve_layer)
+from mnist_viz.layers import (conv_layer_names, dense_layer_names, layer_model,
+                              output_layer_name, relu_layer_name, resolve_layer)
 from mnist_viz.params import DEFAULT_SEED
 
 METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients", "gradcam",
@@ -327,12 +328,8 @@ def share_near_ink(maps, images, reach: int = 1) -> np.ndarray:
     images = check_images("images", images).reshape(-1, *img_shape)
     maps = np.abs(np.asarray(maps, dtype=np.float64)).reshape(images.shape)
     reach = check_non_negative_int("reach", reach)
-    ink = images > 0
-    padded = np.pad(ink, ((0, 0), (reach, reach), (reach, reach)))
-    near = np.zeros_like(ink)
-    for dy in range(2 * reach + 1):
-        for dx in range(2 * reach + 1):
-            near |= padded[:, dy:dy + img_shape[0], dx:dx + img_shape[1]]
+    window = 2 * reach + 1
+    near = maximum_filter(images > 0, size=(1, window, window), mode="constant", cval=False)
     total = maps.reshape(len(maps), -1).sum(axis=1)
     inside = (maps * near).reshape(len(maps), -1).sum(axis=1)
     return np.where(total > 0, inside / np.where(total > 0, total, 1.0), 0.0)
@@ -393,9 +390,8 @@ def feature_responses(model: keras.Model, layer: str, images, batch_size: int = 
     """The layer's output before its ReLU for each image: (n, rows, cols, features)
     for a conv layer, (n, features) for a dense one."""
     images = check_images("images", images).reshape(-1, img_size_flat)
-    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
-    return np.concatenate([probe(images[s:s + batch_size], training=False).numpy()
-                           for s in range(0, len(images), batch_size)])
+    probe = layer_model(model, [layer])
+    return _in_batches(lambda batch: probe(batch, training=False), (images,), batch_size)
 
 
 def top_examples(model: keras.Model, layer: str, images, feature: int,
