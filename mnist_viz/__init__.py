@@ -23,7 +23,8 @@ from mnist_viz.data import (MNIST, MNISTDataError, MNISTMissingError, Split, img
                             img_size, img_size_flat, load_mnist, num_channels, num_classes)
 from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
                              cached_model_path, classification_accuracy, default_model_path,
-                             load_model, load_or_train_reference, predict_classes, save_model,
+                             load_model, load_or_train_cnn, load_or_train_reference,
+                             predict_classes, save_model,
                              train_cnn, train_reference_cnn)
 from mnist_viz.layers import conv_layer_names, dense_layer_names
 from mnist_viz.objectives import (Objective, channel, custom, diversity, evaluate,
@@ -55,7 +56,7 @@ __all__ = [
     "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
     "save_model", "load_model", "default_model_path", "cached_model_path",
     "train_reference_cnn", "train_cnn",
-    "load_or_train_reference", "FAST_RECIPE", "REFERENCE_RECIPE",
+    "load_or_train_reference", "load_or_train_cnn", "FAST_RECIPE", "REFERENCE_RECIPE",
     # layers, objectives, params, transforms
     "conv_layer_names", "dense_layer_names", "Objective", "channel", "neuron", "unit", "logit",
     "layer_objectives", "per_image", "diversity", "custom", "evaluate", "DEFAULT_SEED",

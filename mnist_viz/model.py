@@ -312,3 +312,19 @@ def load_or_train_reference(split: Split, path: str | os.PathLike | None = None)
     path = Path(path) if path is not None else default_model_path()
     return load_or_train(lambda: train_reference_cnn(split), path,
                          "the reference network (about a minute on a laptop CPU)")
+
+
+def load_or_train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
+                      fc_units: Sequence[int] = (128,), recipe: dict | None = None,
+                      seed: int = 0, kernel_size: int = 5) -> keras.Model:
+    """:func:`train_cnn`'s network from the cache, trained and cached when missing
+    (see :func:`load_or_train`): an experiment that trains the same network and
+    seed twice, in a notebook or a test, trains it once per machine."""
+    recipe = check_recipe(FAST_RECIPE if recipe is None else recipe)
+    path = cached_model_path("experiment", conv_filters=[int(f) for f in conv_filters],
+                             fc_units=[int(u) for u in fc_units], kernel_size=kernel_size,
+                             recipe=recipe, seed=seed)
+    return load_or_train(
+        lambda: train_cnn(split, conv_filters, fc_units, recipe, seed, kernel_size=kernel_size),
+        path, f"conv filters {tuple(conv_filters)}, dense units {tuple(fc_units)}, seed {seed}")
+

@@ -170,3 +170,18 @@ def test_agreement_across_starts_tells_whether_the_start_decides():
     assert within > 0.9 and abs(across) < 0.3
     with pytest.raises(ValueError, match="one entry per image"):
         diagnostics.agreement_across_starts(same_end, groups[:3], starts)
+
+
+def test_an_experiment_network_is_trained_once_then_loaded(mnist, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_VIZ_CACHE", str(tmp_path))
+    recipe = {"batch_size": 32, "learning_rate": 1e-3, "num_iterations": 5}
+    first = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=3)
+    assert "No cached model" in capsys.readouterr().err
+    again = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=3)
+    assert capsys.readouterr().err == ""  # loaded, not trained
+    for saved, loaded in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(saved, loaded)
+    other_seed = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=4)
+    assert "No cached model" in capsys.readouterr().err
+    assert not np.array_equal(other_seed.get_weights()[0], first.get_weights()[0])
+    assert len(list(tmp_path.glob("experiment-*.keras"))) == 2
