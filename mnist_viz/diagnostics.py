@@ -159,6 +159,24 @@ def agreement_across_starts(images, groups, starts) -> tuple[float, float, float
             float(corr[~same_group].mean()))
 
 
+def mean_and_sd(values) -> tuple[float, float]:
+    """The mean and (population) standard deviation of repeated measurements,
+    e.g. one test accuracy per seed."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"give at least two measurements (one per seed), got shape "
+                         f"{values.shape}.")
+    return float(values.mean()), float(values.std())
+
+
+def differ_beyond_noise(first, second, factor: float = 2.0) -> bool:
+    """Whether two sets of repeated measurements differ by more than ``factor``
+    times the larger of their standard deviations: the rule the notebooks use
+    before they claim that one network is better than another."""
+    (mean_a, sd_a), (mean_b, sd_b) = mean_and_sd(first), mean_and_sd(second)
+    return abs(mean_a - mean_b) > factor * max(sd_a, sd_b)
+
+
 def saturated_share(images) -> float:
     """The fraction of all pixels of ``images`` that sit exactly at 0 or at 1."""
     images = np.asarray(images)

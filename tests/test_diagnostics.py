@@ -185,3 +185,14 @@ def test_an_experiment_network_is_trained_once_then_loaded(mnist, capsys, monkey
     assert "No cached model" in capsys.readouterr().err
     assert not np.array_equal(other_seed.get_weights()[0], first.get_weights()[0])
     assert len(list(tmp_path.glob("experiment-*.keras"))) == 2
+
+
+def test_a_difference_counts_only_beyond_twice_the_larger_spread():
+    assert diagnostics.mean_and_sd([0.99, 0.98, 0.97]) == pytest.approx((0.98, 0.008165), abs=1e-6)
+    steady, better = [0.990, 0.991, 0.989], [0.994, 0.995, 0.993]
+    assert diagnostics.differ_beyond_noise(steady, better)
+    noisy = [0.985, 0.995, 0.990]  # same mean as steady, wide spread
+    assert not diagnostics.differ_beyond_noise(noisy, [0.994, 0.995, 0.993])
+    assert not diagnostics.differ_beyond_noise(steady, steady)
+    with pytest.raises(ValueError, match="at least two"):
+        diagnostics.differ_beyond_noise([0.99], [0.98, 0.97])
