@@ -177,6 +177,36 @@ def differ_beyond_noise(first, second, factor: float = 2.0) -> bool:
     return abs(mean_a - mean_b) > factor * max(sd_a, sd_b)
 
 
+def seed_table(accuracies: dict, baseline, parameters: dict | None = None) -> str:
+    """A markdown table of test accuracies over seeds, one row per network:
+    mean +/- standard deviation, and whether it differs from the ``baseline``
+    row by :func:`differ_beyond_noise` ("yes, higher", "yes, lower" or "no").
+
+    ``accuracies`` maps each network's label to one accuracy per seed;
+    ``parameters``, if given, maps the same labels to parameter counts.
+    """
+    if baseline not in accuracies:
+        raise ValueError(f"baseline {baseline!r} is not a row of the table; rows: "
+                         f"{list(accuracies)}.")
+    seeds = len(accuracies[baseline])
+    header = ["network", *(["parameters"] if parameters else []),
+              f"test accuracy, mean ± sd over {seeds} seeds", f"differs from {baseline} beyond noise"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    base_mean = mean_and_sd(accuracies[baseline])[0]
+    for label, values in accuracies.items():
+        mean, sd = mean_and_sd(values)
+        if label == baseline:
+            verdict = "(the baseline)"
+        elif differ_beyond_noise(values, accuracies[baseline]):
+            verdict = "yes, higher" if mean > base_mean else "yes, lower"
+        else:
+            verdict = "no"
+        cells = [str(label), *([f"{parameters[label]:,}"] if parameters else []),
+                 f"{mean:.2%} ± {sd:.2%}", verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def saturated_share(images) -> float:
     """The fraction of all pixels of ``images`` that sit exactly at 0 or at 1."""
     images = np.asarray(images)

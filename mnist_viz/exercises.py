@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 NOT_ANSWERED = "not answered yet"
+# The fewest seeds a comparison of accuracies may rest on (see
+# diagnostics.differ_beyond_noise).
+MIN_SEEDS = 2
 
 
 def self_check(namespace: Mapping, exercise: str, names: Sequence[str],
@@ -55,6 +58,66 @@ def accuracy_problems(name: str, value) -> list[str]:
     if not 0 <= value <= 1:
         return [f"{name} should be a fraction between 0 and 1, not {value}"]
     return []
+
+
+def seed_accuracies_problems(name: str, values) -> list[str]:
+    """What is wrong with ``values`` as one test accuracy per seed: a list of at
+    least :data:`MIN_SEEDS` fractions in [0, 1]."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence | np.ndarray):
+        return [f"{name} should be a list of accuracies, one per seed"]
+    if len(values) < MIN_SEEDS:
+        return [f"{name} should hold one accuracy per seed, at least {MIN_SEEDS}"]
+    return _first_problems(accuracy_problems(f"each of {name}", value) for value in values)
+
+
+def accuracy_table_problems(name: str, table) -> list[str]:
+    """What is wrong with ``table`` as accuracies per network: a dict from a
+    network's description to its :func:`seed_accuracies_problems`-valid list."""
+    if not isinstance(table, Mapping) or not table:
+        return [f"{name} should be a dict from each network to its accuracies per seed"]
+    return _first_problems(seed_accuracies_problems(f"{name}[{key!r}]", values)
+                           for key, values in table.items())
+
+
+def restart_problems(name: str, restarts) -> list[str]:
+    """What is wrong with ``restarts`` as exercise 4's answer: a dict from each
+    kind of start to its optimised images."""
+    if not isinstance(restarts, Mapping) or len(restarts) < 2:
+        return [f"{name} should be a dict from each kind of start (at least two) to its images"]
+    return [problem for kind, images in restarts.items()
+            for problem in image_problems(f"{name}[{kind!r}]", images)]
+
+
+# Exercise -> the names its answer defines, and what checks them.
+EXERCISES = {
+    1: (("images_conv1", "images_conv2", "accuracy_by_filters"),
+        lambda conv1, conv2, table: image_problems("images_conv1", conv1, 16)
+        + image_problems("images_conv2", conv2, 36)
+        + accuracy_table_problems("accuracy_by_filters", table)),
+    2: (("images_conv3", "accuracies_three"),
+        lambda conv3, accuracies: image_problems("images_conv3", conv3)
+        + seed_accuracies_problems("accuracies_three", accuracies)),
+    3: (("images_fc1", "images_fc2", "accuracies_dense"),
+        lambda fc1, fc2, accuracies: image_problems("images_fc1", fc1)
+        + image_problems("images_fc2", fc2)
+        + seed_accuracies_problems("accuracies_dense", accuracies)),
+    4: (("restarts",), lambda restarts: restart_problems("restarts", restarts)),
+}
+
+
+def check_exercise(namespace: Mapping, number: int) -> bool:
+    """The self-check of notebook 02's exercise ``number`` (1 to 4; exercise 5 is
+    a written answer), run on the notebook's variables: ``check_exercise(globals(), 1)``."""
+    if number not in EXERCISES:
+        raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {number!r}.")
+    names, check = EXERCISES[number]
+    return self_check(namespace, f"Exercise {number}", names, check)
+
+
+def _first_problems(problem_lists) -> list[str]:
+    """The first non-empty list of problems, or none: one bad entry is named,
+    not every entry after it."""
+    return next((problems for problems in problem_lists if problems), [])
 
 
 def _is_numeric(values) -> bool:

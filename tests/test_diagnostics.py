@@ -196,3 +196,18 @@ def test_a_difference_counts_only_beyond_twice_the_larger_spread():
     assert not diagnostics.differ_beyond_noise(steady, steady)
     with pytest.raises(ValueError, match="at least two"):
         diagnostics.differ_beyond_noise([0.99], [0.98, 0.97])
+
+
+def test_the_seed_table_claims_a_difference_only_beyond_noise():
+    table = diagnostics.seed_table({"small": [0.980, 0.982, 0.981], "wide": [0.986, 0.998, 0.992],
+                                    "base": [0.990, 0.991, 0.989], "big": [0.994, 0.995, 0.993]},
+                                   baseline="base", parameters={"small": 1000, "wide": 2000,
+                                                                "base": 3000, "big": 40000})
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
+    assert "mean ± sd over 3 seeds" in table.splitlines()[0]
+    assert rows["small"].endswith("| yes, lower |") and "98.10% ± 0.08%" in rows["small"]
+    assert rows["wide"].endswith("| no |")  # a mean above the baseline's, inside the noise
+    assert rows["big"].endswith("| yes, higher |") and "40,000" in rows["big"]
+    assert rows["base"].endswith("| (the baseline) |")
+    with pytest.raises(ValueError, match="baseline 'none' is not a row"):
+        diagnostics.seed_table({"base": [0.99, 0.98]}, baseline="none")
