@@ -1,5 +1,6 @@
 """The student edition: solutions removed, everything else kept, and it runs."""
 
+import copy
 import sys
 from pathlib import Path
 
@@ -61,14 +62,30 @@ def test_outputs_cleared(pair):
             assert cell.outputs == [] and cell.execution_count is None
 
 
-def test_runs_up_to_the_first_exercise(pair):
-    student = pair[1]
-    first = next(i for i, c in enumerate(student.cells)
-                 if c.cell_type == "markdown" and c.source.startswith("## Exercise 1"))
-    head = nbformat.v4.new_notebook(cells=student.cells[:first], metadata=student.metadata)
-    NotebookClient(head, timeout=300, kernel_name="python3",
+def test_a_blank_edition_runs_top_to_bottom_and_every_self_check_says_not_answered_yet(pair):
+    """As a student first opens it: no answer written, every cell run in order.
+    No cell raises, and each exercise's self-check says it is not answered yet."""
+    student = copy.deepcopy(pair[1])
+    NotebookClient(student, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(EXERCISES.parent)}}).execute()
-    assert any(c.cell_type == "code" and c.outputs for c in head.cells)
+    checks = [c for c in student.cells
+              if c.cell_type == "code" and "exercises.check_exercise(" in c.source]
+    assert len(checks) == 4
+    for number, cell in enumerate(checks, start=1):
+        said = "".join(o.get("text", "") for o in cell.outputs)
+        assert said.startswith(f"Exercise {number}: not answered yet (define "), said
+    errors = [o for c in student.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert errors == []
+
+
+def test_the_solutions_pass_every_self_check():
+    """The solutions notebook's stored outputs: each self-check passed."""
+    solutions = nbformat.read(EXERCISES, as_version=4)
+    said = ["".join(o.get("text", "") for o in c.outputs) for c in solutions.cells
+            if c.cell_type == "code" and "exercises.check_exercise(" in c.source]
+    assert said == [f"Exercise {n}: the answer has the expected shape and range\n"
+                    for n in range(1, 5)]
 
 
 def test_command_line_rejects_missing_notebook(tmp_path, capsys):
