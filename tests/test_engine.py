@@ -257,7 +257,7 @@ def test_a_layer_without_its_relu_layer_is_named_with_the_fix():
 ORDER = ["_version", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
          "objectives", "params", "transforms", "ascent", "features", "robust", "attribution",
          "judges",
-         "diagnostics", "plots", "explorer", "cli", "__init__", "__main__"]
+         "diagnostics", "exercises", "plots", "explorer", "cli", "__init__", "__main__"]
 
 
 def _package_imports(path: Path):
