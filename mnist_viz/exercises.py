@@ -1,7 +1,7 @@
 """Self-checks for the exercises: does a student's answer have the expected shape?
 
 Each exercise of notebook 02 ends with a cell kept in the student edition. It
-calls :func:`self_check` with the notebook's variables. While the exercise cell
+calls :func:`check_exercise` with the notebook's variables. While the exercise cell
 is still empty it says "not answered yet" (never a NameError); afterwards it
 names what looks wrong, or says the answer has the expected shape and range. It
 checks form, not the findings: a different network may answer differently.
