@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 
 import mnist_viz as mv
 from mnist_viz import robust
@@ -101,3 +102,44 @@ def test_a_broken_robust_cache_is_retrained_and_replaced(mnist, tmp_path, monkey
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "robust.keras is unreadable" in lines[0]
     assert mv.load_model(path).count_params() == trained_model.count_params()
+
+
+def test_no_digit_blobs_are_seeded_smooth_blotches_of_ink():
+    blobs = robust.no_digit_blobs(200, [5, 6]).numpy()
+    assert blobs.shape == (200, 784) and blobs.min() >= 0 and blobs.max() <= 1
+    ink = (blobs > 0.5).mean(axis=1)
+    low, high = robust.BLOB_INK
+    assert ink.min() >= low - 0.03 and ink.max() <= high + 0.03 and ink.std() > 0.1
+    np.testing.assert_array_equal(blobs, robust.no_digit_blobs(200, [5, 6]).numpy())
+    assert np.abs(blobs - robust.no_digit_blobs(200, [5, 7]).numpy()).mean() > 0.2
+    images = blobs.reshape(-1, 28, 28)
+    neighbours = np.abs(np.diff(images, axis=2)).mean()
+    scattered = np.random.default_rng(0).permuted(images.reshape(200, -1), axis=1)
+    assert neighbours < 0.5 * np.abs(np.diff(scattered.reshape(-1, 28, 28), axis=2)).mean()
+
+
+def test_training_with_blobs_teaches_the_network_to_say_none_of_them(mnist):
+    data = _small(mnist, 20_000)
+    plain = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
+    with_blobs = robust.train_robust_cnn(data, TINY, {**TINY_RECIPE, "no_digit_share": 0.1},
+                                         seed=0, report=False)
+    unseen = robust.no_digit_blobs(300, [123, 456])
+
+    def surest(model, images):
+        return float(np.max(softmax(model(images).numpy(), axis=1), axis=1).mean())
+
+    assert surest(with_blobs, unseen) < 0.3 < surest(plain, unseen)
+    images, cls = mnist.test.images[:1000], mnist.test.cls[:1000]
+
+    def reads(model):
+        return np.mean(mv.predict_classes(model, images) == cls)
+
+    assert reads(with_blobs) > reads(plain) - 0.05  # digits are read about as well
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0])
+def test_a_no_digit_share_outside_0_to_1_is_a_clear_error(share):
+    with pytest.raises(ValueError, match=r"no_digit_share must be in \[0, 1\), got"):
+        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "no_digit_share": share})
+    with pytest.raises(ValueError, match="optionally"):
+        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "blobs": 0.1})
