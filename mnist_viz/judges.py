@@ -8,12 +8,13 @@ judges decide instead, each one entry of the registry :data:`JUDGES`:
                        from another seed: does a *different* network read it?
     a pixel judge      logistic regression on raw pixels: does the ink sit where
                        people put ink for that digit?
-    a robust judge     the CNN judge's architecture, trained adversarially (see
-                       :mod:`mnist_viz.robust`): small pixel changes that fool a
-                       standard network do not fool it, so it reads scribbles
-                       far less often than the standard CNN judge does. It shares
-                       a robust network's bias, so it is for judging the images of
-                       *standard* networks.
+    a robust judge     the CNN judge's architecture, trained adversarially and
+                       with "no digit" blobs (see :mod:`mnist_viz.robust`): small
+                       pixel changes that fool a standard network do not fool
+                       it, and it answers "none of them" to blotches of ink, so
+                       it reads the reference method's scribbles about as often
+                       as chance. It shares a robust network's bias, so it is
+                       for judging the images of *standard* networks.
 
 Each image's distance to its nearest training digit is reported too, so a reader
 can see that the images are not copies of training digits.
