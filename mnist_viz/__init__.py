@@ -36,7 +36,7 @@ from mnist_viz.ascent import (FOURIER, PLAIN, REFERENCE, REGULARIZED, AscentHist
                               Visualization, print_progress, regularized_settings, visualize,
                               visualize_digits, visualize_layer)
 from mnist_viz.features import ascend, feature_objective, optimize_image, optimize_images
-from mnist_viz.robust import (AdversarialTrainer, load_network, load_or_train_robust,
+from mnist_viz.robust import (AdversarialTrainer, ink_added, load_network, load_or_train_robust,
                               mean_digit, neutral_starts, pgd_attack, robust_accuracy,
                               train_robust_cnn)
 from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, normalize_maps
@@ -70,7 +70,7 @@ __all__ = [
     "ascend", "optimize_image", "optimize_images", "feature_objective",
     # robust
     "pgd_attack", "robust_accuracy", "AdversarialTrainer", "train_robust_cnn",
-    "load_or_train_robust", "load_network", "mean_digit", "neutral_starts",
+    "load_or_train_robust", "load_network", "mean_digit", "neutral_starts", "ink_added",
     # attribution
     "ATTRIBUTION_METHODS", "attribute", "normalize_maps",
     # judges

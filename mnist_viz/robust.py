@@ -371,3 +371,19 @@ def neutral_starts(base: np.ndarray, n: int, noise: float = 0.05,
     rng = np.random.default_rng(check_seed(seed))
     jitter = rng.uniform(-noise, noise, size=(n, *base.shape)).astype(np.float32)
     return np.clip(base + jitter, 0.0, 1.0)
+
+
+def ink_added(images, starts, threshold: float = 0.05) -> np.ndarray:
+    """``images`` with every pixel that the ascent did not darken by more than
+    ``threshold`` beyond its start set to 0 (no ink), shape (n, 28, 28): what the
+    steps drew, without the start's faint ink (e.g. the mean digit's grey halo).
+
+    ``images`` and ``starts`` are (n, 28, 28) or (n, 784), in [0, 1], of one shape.
+    """
+    images = check_images("images", images)
+    starts = check_images("starts", starts)
+    if images.shape != starts.shape:
+        raise ValueError(f"images and starts must have the same shape, got {images.shape} "
+                         f"and {starts.shape}.")
+    threshold = check_positive_float("threshold", threshold)
+    return np.where(images - starts > threshold, images, 0.0).astype(np.float32)

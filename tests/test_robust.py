@@ -93,6 +93,29 @@ def test_neutral_starts_differ_by_small_seeded_noise(mnist):
     np.testing.assert_array_equal(starts, robust.neutral_starts(base, 5, noise=0.05, seed=1))
 
 
+def test_ink_added_keeps_the_strokes_the_steps_drew_and_drops_the_start():
+    start = np.full((2, 28, 28), 0.3, np.float32)  # a grey halo everywhere
+    final = start.copy()
+    final[:, 10:18, 14] = 0.9  # a stroke drawn by the steps
+    final[:, 0, 0] = 0.33  # darkened, but by less than the threshold
+    final[1, 5, 5] = 0.1  # ink removed by the steps
+    drawn = robust.ink_added(final, start, threshold=0.05)
+    assert drawn.shape == (2, 28, 28)
+    np.testing.assert_array_equal(drawn[:, 10:18, 14], np.float32(0.9))
+    drawn[:, 10:18, 14] = 0
+    assert not drawn.any()  # halo, small change and removed ink all gone
+    np.testing.assert_array_equal(robust.ink_added(final.reshape(2, -1), start.reshape(2, -1)),
+                                  robust.ink_added(final, start))
+
+
+def test_ink_added_rejects_mismatched_shapes_and_bad_thresholds():
+    images = np.zeros((2, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="same shape"):
+        robust.ink_added(images, images[:1])
+    with pytest.raises(ValueError, match="threshold"):
+        robust.ink_added(images, images, threshold=0)
+
+
 def test_a_broken_robust_cache_is_retrained_and_replaced(mnist, tmp_path, monkeypatch, capsys,
                                                          trained_model):
     path = tmp_path / "robust.keras"
