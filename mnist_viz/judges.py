@@ -36,7 +36,8 @@ from mnist_viz._tf import keras, tf
 from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
                             num_classes)
 from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
-from mnist_viz.robust import ROBUST_JUDGE_RECIPE, train_robust_cnn
+from mnist_viz.robust import (BLOB_INK, BLOB_SHARPNESS, BLOB_SIGMA, ROBUST_JUDGE_RECIPE,
+                              train_robust_cnn)
 
 # A judge must not share the generator's architecture or seed: the tutorial's
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
@@ -77,7 +78,9 @@ def _cnn_judge(data: MNIST) -> Callable:
 def robust_judge_model_path() -> Path:
     """Where the cache keeps the robust judge, keyed by what makes it."""
     return cached_model_path("robust_judge_cnn", **JUDGE_ARCHITECTURE,
-                             recipe=ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED)
+                             recipe=ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED,
+                             blobs={"sigma": BLOB_SIGMA, "ink": BLOB_INK,
+                                    "sharpness": BLOB_SHARPNESS})
 
 
 def train_robust_judge(data: MNIST) -> keras.Model:
@@ -109,7 +112,8 @@ JUDGES: dict[str, JudgeSpec] = {
     "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)",
                      _cnn_judge),
     "pixel": JudgeSpec("logistic regression on raw pixels", _pixel_judge),
-    "robust": JudgeSpec("the CNN judge's architecture, adversarially trained (epsilon 0.3)",
+    "robust": JudgeSpec("the CNN judge's architecture, adversarially trained (epsilon 0.3) "
+                        "and taught to give no class to 'no digit' blobs",
                         _robust_judge),
 }
 

@@ -10,7 +10,10 @@
                        against catastrophic overfitting
     load_network       the tutorial's network, "standard" or "robust", from the
                        cache (trained and cached on first use)
+    no_digit_blobs     smooth blotches of ink that are no digit, which a robust
+                       judge learns to give every class the same probability
     mean_digit, neutral_starts   class-neutral start images for an ascent
+    ink_added          what an ascent drew, without its start's faint ink
 
 Pixels live in [0, 1]; an attack of size ``epsilon`` moves every pixel by at most
 ``epsilon`` and keeps it in [0, 1].
@@ -19,6 +22,7 @@ Pixels live in [0, 1]; an attack of size ``epsilon`` moves every pixel by at mos
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import weakref
 from pathlib import Path
@@ -50,7 +54,7 @@ ROBUST_RECIPE = {"epsilon": 0.33, "step_ratio": 1.25, "batch_size": 128,
 # 3 epochs at the tested epsilon, and a tenth more rows per batch: "no digit"
 # blobs (see no_digit_blobs) that it learns to give every class the same
 # probability. Adversarial training alone left it reading 9 of the reference
-# method's 10 scribbles; with the blobs it reads them no better than chance.
+# method's 10 scribbles; with the blobs it reads them about as often as chance.
 ROBUST_JUDGE_RECIPE = {**ROBUST_RECIPE, "epsilon": 0.3, "epochs": 3, "no_digit_share": 0.1}
 # Optional recipe keys and their defaults.
 RECIPE_DEFAULTS = {"no_digit_share": 0.0}
@@ -190,8 +194,12 @@ class AdversarialTrainer(Trainer):
         self.epsilon = tf.Variable(check_epsilon(epsilon), trainable=False, dtype=tf.float32)
         self.step_ratio = check_positive_float("step_ratio", step_ratio)
         self.seed = check_int("seed", seed, 0, MAX_SEED)
+        share = check_no_digit_share(no_digit_share)
         super().__init__(model, split, **trainer_options)
-        self.no_digits = round(no_digit_share * self.batch_size)
+        self.no_digits = round(share * self.batch_size)
+        if share and not self.no_digits:
+            raise ValueError(f"no_digit_share {no_digit_share} gives no blob in a batch of "
+                             f"{self.batch_size}; use 0 or at least {1 / self.batch_size:.3g}.")
 
     def _train_step(self, images, labels):
         epsilon = tf.convert_to_tensor(self.epsilon)
@@ -230,6 +238,7 @@ def no_digit_blobs(count: int, seed) -> tf.Tensor:
     ``seed`` is a stateless seed (two integers), so the same seed gives the same
     blobs, inside a compiled training step too.
     """
+    count = check_positive_int("count", count)
     seed = tf.cast(seed, tf.int64)
     noise = tf.random.stateless_normal((count, 28, 28, 1), seed)
     smooth = tf.reshape(tf.nn.conv2d(noise, _blob_kernel(BLOB_SIGMA), 1, "SAME"),
@@ -312,6 +321,16 @@ def _step_recipe(recipe: dict, iterations: int) -> dict:
             "schedule": recipe["schedule"], "num_iterations": iterations}
 
 
+def check_no_digit_share(value) -> float:
+    """The share of extra "no digit" rows per batch: a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"no_digit_share must be a number in [0, 1), got {value!r} "
+                        f"({type(value).__name__}).")
+    if not 0 <= value < 1:
+        raise ValueError(f"no_digit_share must be in [0, 1), got {value}.")
+    return float(value)
+
+
 def check_robust_recipe(recipe) -> dict:
     """A complete adversarial recipe with the keys of :data:`ROBUST_RECIPE`."""
     if not isinstance(recipe, dict) or not (set(ROBUST_RECIPE) <= set(recipe)
@@ -319,9 +338,7 @@ def check_robust_recipe(recipe) -> dict:
         raise ValueError(f"recipe must be a dict with the keys {sorted(ROBUST_RECIPE)} "
                          f"(and optionally {sorted(RECIPE_DEFAULTS)}), got {recipe!r}.")
     recipe = {**RECIPE_DEFAULTS, **recipe}
-    if not 0 <= recipe["no_digit_share"] < 1:
-        raise ValueError(f"recipe no_digit_share must be in [0, 1), got "
-                         f"{recipe['no_digit_share']!r}.")
+    check_no_digit_share(recipe["no_digit_share"])
     check_positive_int("epochs", recipe["epochs"])
     check_recipe(_step_recipe(recipe, recipe["epochs"]))  # schedule and learning rate
     if not 0 <= recipe["ramp_epochs"] <= recipe["epochs"]:
@@ -386,4 +403,7 @@ def ink_added(images, starts, threshold: float = 0.05) -> np.ndarray:
         raise ValueError(f"images and starts must have the same shape, got {images.shape} "
                          f"and {starts.shape}.")
     threshold = check_positive_float("threshold", threshold)
+    if threshold >= 1:
+        raise ValueError(f"threshold must be in (0, 1): pixels change by at most 1, got "
+                         f"{threshold}.")
     return np.where(images - starts > threshold, images, 0.0).astype(np.float32)

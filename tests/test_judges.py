@@ -105,3 +105,13 @@ def test_yardstick_of_real_digits_counts_who_is_inside(mnist, judges):
     assert strict.limit < yardstick.limit
     with pytest.raises(ValueError, match=r"percentile must be in \(0, 100\]"):
         rc.real_digit_yardstick(judges, mnist.test.images[:10], percentile=0)
+
+
+def test_the_robust_judge_cache_key_follows_its_blobs(monkeypatch):
+    key = rc.robust_judge_model_path()
+    monkeypatch.setattr(rc, "BLOB_SIGMA", rc.BLOB_SIGMA + 0.4)
+    assert rc.robust_judge_model_path() != key  # retuned blobs: not the cached judge
+    monkeypatch.undo()
+    assert rc.robust_judge_model_path() == key
+    monkeypatch.setattr(rc, "ROBUST_JUDGE_RECIPE", {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2})
+    assert rc.robust_judge_model_path() != key

@@ -166,3 +166,27 @@ def test_a_no_digit_share_outside_0_to_1_is_a_clear_error(share):
         robust.check_robust_recipe({**robust.ROBUST_RECIPE, "no_digit_share": share})
     with pytest.raises(ValueError, match="optionally"):
         robust.check_robust_recipe({**robust.ROBUST_RECIPE, "blobs": 0.1})
+
+
+@pytest.mark.parametrize("share, error, fragment", [
+    (-0.1, ValueError, r"in \[0, 1\), got -0.1"),
+    ("0.1", TypeError, r"got '0.1' \(str\)"),
+    (True, TypeError, "got True"),
+    (0.001, ValueError, "gives no blob in a batch of 128; use 0 or at least 0.00781"),
+])
+def test_a_bad_no_digit_share_for_the_trainer_is_a_clear_error(mnist, share, error, fragment):
+    model = mv.build_cnn(**TINY)
+    with pytest.raises(error, match=fragment):
+        robust.AdversarialTrainer(model, mnist.train, no_digit_share=share, batch_size=128)
+
+
+def test_a_non_number_no_digit_share_in_a_recipe_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"no_digit_share must be a number in \[0, 1\), got None"):
+        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "no_digit_share": None})
+
+
+def test_blob_count_and_ink_threshold_are_checked():
+    with pytest.raises(ValueError, match="count must be"):
+        robust.no_digit_blobs(0, [1, 2])
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
+        robust.ink_added(np.zeros((1, 28, 28)), np.zeros((1, 28, 28)), threshold=1.0)
