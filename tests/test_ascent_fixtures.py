@@ -1,5 +1,5 @@
 """The reference ascent gives the images recorded by
-tests/fixtures/make_ascent_fixtures.py (1e-6), so a rewrite of the engine
+tests/fixtures/make_ascent_fixtures.py (to 1e-5), so a rewrite of the engine
 cannot change them unnoticed."""
 
 import sys
@@ -14,7 +14,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 from make_ascent_fixtures import CASES, tiny_network  # noqa: E402
 
-TOLERANCE = 1e-6
+# The recording's own code differs from it by up to 2.3e-6 after 12 steps on a
+# Zen 4 CPU (oneDNN picks other kernels there, which round differently), and the
+# engine's faster first-layer input gradient by 2.1e-6 on the same CPU: 1e-5
+# allows for that, while a real change (a halved step, say) moves pixels by 0.1.
+TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
