@@ -26,8 +26,8 @@ import numpy as np
 from mnist_viz._checks import check_int, check_non_negative_float
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_size_flat
-from mnist_viz.layers import (check_features, conv_layer_names, dense_layer_names,
-                              layer_model, layer_shape, num_features, output_layer_name,
+from mnist_viz.layers import (ascent_model, check_features, conv_layer_names,
+                              dense_layer_names, layer_shape, num_features, output_layer_name,
                               relu_layer_name, resolve_layer)
 
 
@@ -36,7 +36,9 @@ class LayerOutputs:
 
     ``outputs[name]`` is the named layer's output for the whole batch;
     :meth:`take` computes layers for some images only, through a model cut at
-    the deepest of them.
+    the deepest of them. The cut models are
+    :func:`~mnist_viz.layers.ascent_model`'s: the network's outputs, with a
+    faster input gradient.
     """
 
     def __init__(self, model: keras.Model, flat_images):
@@ -46,7 +48,7 @@ class LayerOutputs:
         """Compute several layers in one pass (shared lower layers run once)."""
         names = [name for name in dict.fromkeys(names) if name not in self._cache]
         if names:
-            self._cache.update(zip(names, _as_list(layer_model(self.model, names)(self.images))))
+            self._cache.update(zip(names, _as_list(ascent_model(self.model, names)(self.images))))
 
     def __getitem__(self, name: str):
         self.prefetch([name])
@@ -54,7 +56,7 @@ class LayerOutputs:
 
     def take(self, names: Sequence[str], indices):
         """The named layers' outputs (a list) for the images at ``indices``."""
-        return _as_list(layer_model(self.model, names)(tf.gather(self.images, indices)))
+        return _as_list(ascent_model(self.model, names)(tf.gather(self.images, indices)))
 
 
 def _as_list(outputs) -> list:

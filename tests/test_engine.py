@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import ascent, explorer, objectives as ob, params
+from mnist_viz import ascent, explorer, objectives as ob, params, transforms
 from mnist_viz._tf import keras, tf
 
 PACKAGE = Path(mv.__file__).resolve().parent
@@ -88,6 +88,76 @@ def test_unknown_parameterisation_is_named():
         mv.REGULARIZED.replace(param="wavelet")
     with pytest.raises(ValueError, match="unknown parameterisation 'wavelet'"):
         params.parameterization("wavelet")
+
+
+# -- the faster gradients ----------------------------------------------------------
+
+def _input_gradient(function, images):
+    images = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        outputs = function(images)
+        signs = tf.cast(tf.range(outputs.shape[-1]) % 3 - 1, tf.float32)  # -1, 0, +1, ...
+        total = tf.reduce_sum(outputs * signs)
+    return outputs.numpy(), tape.gradient(total, images).numpy()
+
+
+@pytest.mark.parametrize("layers", [["layer_conv1"], ["layer_conv2"],
+                                    ["layer_fc1", "layer_fc_out"]])
+def test_the_ascent_model_gives_the_networks_outputs_and_input_gradient(mnist, trained_model,
+                                                                        layers):
+    from mnist_viz import layers as ly
+
+    def deepest(cut):
+        return lambda images: tf.nest.flatten(cut(images))[-1]
+
+    images = mnist.test.images[:6]
+    fast, fast_grad = _input_gradient(deepest(ly.ascent_model(trained_model, layers)), images)
+    keras_out, keras_grad = _input_gradient(deepest(ly.layer_model(trained_model, layers)),
+                                            images)
+    assert ly.ascent_model(trained_model, layers) is not ly.layer_model(trained_model, layers)
+    np.testing.assert_array_equal(fast, keras_out)  # the same forward pass, to the bit
+    scale = np.abs(keras_grad).max()
+    np.testing.assert_allclose(fast_grad, keras_grad, atol=1e-5 * scale)
+    assert scale > 0
+
+
+def _valid_padding_network():
+    x = keras.Input((784,))
+    net = keras.layers.Conv2D(2, 3, padding="valid", name="conv")(keras.layers.Reshape(
+        (28, 28, 1))(x))
+    return keras.Model(x, keras.layers.Dense(3, name="logits")(keras.layers.Flatten()(net)))
+
+
+@pytest.mark.parametrize("make", [lambda: mv.build_cnn((2,), (4,), kernel_size=4),
+                                  _valid_padding_network], ids=["even kernel", "valid padding"])
+def test_a_network_the_fast_gradient_does_not_fit_runs_as_keras_builds_it(make):
+    from mnist_viz import layers as ly
+
+    model = make()
+    names = [mv.dense_layer_names(model)[-1]]
+    assert ly.ascent_model(model, names) is ly.layer_model(model, names)
+
+
+def test_total_variation_has_tensorflows_values_and_gradient():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)
+    images[1, 5:15, 5:15] = 1.0  # flat patches: differences of exactly 0
+    images[2] = np.round(images[2])
+    ours, our_grad = _per_image_gradient(transforms.total_variation, images)
+    theirs, their_grad = _per_image_gradient(tf.image.total_variation, images)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    np.testing.assert_array_equal(our_grad, their_grad)
+
+
+def _per_image_gradient(penalty, images):
+    images = tf.constant(images)
+    weights = tf.constant([1.0, -2.0, 0.5])
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        values = penalty(images)
+        total = tf.reduce_sum(values * weights)
+    return values.numpy(), tape.gradient(total, images).numpy()
 
 
 # -- your own objective, and bad ones --------------------------------------------
