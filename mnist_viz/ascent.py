@@ -5,7 +5,8 @@ of the other modules together, one step after another:
 
     params      -> images      (:mod:`mnist_viz.params`: pixels or Fourier)
     transforms  -> what the network sees (:mod:`mnist_viz.transforms`)
-    network     -> layer outputs, cut at the layers the objective reads
+    network     -> layer outputs, cut at the layers the objective reads (a linear
+                   objective reads the inputs of its layers: see PerImage)
     objective   -> one value per image (:mod:`mnist_viz.objectives`), minus penalties
     update      -> Adam, or the reference's gradient / its standard deviation
 
@@ -352,6 +353,7 @@ class _Engine:
         if self.settings.moves_images:
             transforms.insert(0, random_affine(numbers["jitter"], numbers["scale"],
                                                numbers["rotation"]))
+        arrays = self.objective.prepare(self.model(), arrays)  # once, before the steps
         fields = _RECORDS if self.record else _RECORDS[:2]
         records = tuple(tf.TensorArray(tf.float32, size=count) for _ in fields)
 

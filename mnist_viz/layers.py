@@ -147,6 +147,24 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
     return checked
 
 
+def input_layer_name(model: keras.Model, layer_name: str) -> str | None:
+    """The name of the layer whose output is the named layer's only input, or None
+    (several inputs, or a layer used more than once)."""
+    try:
+        source = model.get_layer(layer_name).input
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(source, (list, tuple, dict)):
+        return None
+    for layer in model.layers:
+        try:
+            if layer.output is source:
+                return layer.name
+        except (AttributeError, ValueError):
+            continue
+    return None
+
+
 def layer_model(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
     """A model from the input image to the named layers' outputs, cut at the
     deepest of them; built once per model and names. It returns a list, or one

@@ -27,8 +27,8 @@ from mnist_viz._checks import check_int, check_non_negative_float
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_size_flat
 from mnist_viz.layers import (ascent_model, check_features, conv_layer_names,
-                              dense_layer_names, layer_shape, num_features, output_layer_name,
-                              relu_layer_name, resolve_layer)
+                              dense_layer_names, input_layer_name, layer_shape, num_features,
+                              output_layer_name, relu_layer_name, resolve_layer)
 
 
 class LayerOutputs:
@@ -86,12 +86,19 @@ class Objective:
         """What, besides :meth:`arrays`, decides the computation (hashable)."""
         raise NotImplementedError
 
+    def prepare(self, model: keras.Model, arrays):
+        """:meth:`arrays` as :meth:`values` reads them, worked out once per run (inside
+        the compiled loop, before its steps) from the model's current weights."""
+        return arrays
+
     def values(self, outputs: LayerOutputs, arrays) -> tf.Tensor:
-        """Per-image values, shape (n,), from the layer outputs and :meth:`arrays`."""
+        """Per-image values, shape (n,), from the layer outputs and the prepared
+        :meth:`arrays`."""
         raise NotImplementedError
 
     def __call__(self, outputs: LayerOutputs) -> tf.Tensor:
-        return self.values(outputs, tf.nest.map_structure(tf.constant, self.arrays()))
+        arrays = tf.nest.map_structure(tf.constant, self.arrays())
+        return self.values(outputs, self.prepare(outputs.model, arrays))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.description}>"
@@ -172,6 +179,9 @@ class Sum(Objective):
     def key(self) -> tuple:
         return ("sum", *(part.key() for part in self.parts))
 
+    def prepare(self, model, arrays):
+        return tuple(part.prepare(model, a) for part, a in zip(self.parts, arrays))
+
     def values(self, outputs, arrays):
         return sum(part.values(outputs, a) for part, a in zip(self.parts, arrays))
 
@@ -188,6 +198,9 @@ class Scaled(Objective):
 
     def key(self) -> tuple:
         return ("scaled", self.inner.key())
+
+    def prepare(self, model, arrays):
+        return arrays[0], self.inner.prepare(model, arrays[1])
 
     def values(self, outputs, arrays):
         return arrays[0] * self.inner.values(outputs, arrays[1])
@@ -208,11 +221,13 @@ class Linear(Objective):
     ``"full"`` the output itself (shape: the layer's output shape). Sums and
     multiples stay linear, and a list of them runs as one batch
     (:func:`per_image`), each image through the network only as far as it needs.
+    ``inputs`` maps a part to the layer its layer reads (see :class:`PerImage`).
     """
 
-    def __init__(self, weights: dict, description: str):
+    def __init__(self, weights: dict, description: str, inputs: dict | None = None):
         super().__init__(tuple(name for name, _ in weights), description, batch_size=1)
         self.weights = {part: np.asarray(w, np.float32) for part, w in weights.items()}
+        self.inputs = {part: (inputs or {}).get(part) for part in self.weights}
 
     def arrays(self) -> tuple:
         return tuple(self.weights[part][None] for part in sorted(self.weights))
@@ -230,14 +245,15 @@ class Linear(Objective):
         weights = dict(self.weights)
         for part, w in other.weights.items():
             weights[part] = weights[part] + w if part in weights else w
-        return Linear(weights, f"{self.description} + {other.description}")
+        return Linear(weights, f"{self.description} + {other.description}",
+                      {**other.inputs, **self.inputs})
 
     def __mul__(self, factor):
         if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
                 math.isfinite(factor)):
             return NotImplemented
         return Linear({part: np.float32(factor) * w for part, w in self.weights.items()},
-                      f"{factor:g} * ({self.description})")
+                      f"{factor:g} * ({self.description})", self.inputs)
 
     __rmul__ = __mul__
 
@@ -257,7 +273,13 @@ class PerImage(Objective):
 
     Images that read the same layers form a group; each group runs through a
     model cut at its deepest layer, so an image for ``layer_conv1`` never pays
-    for the dense layers.
+    for the dense layers. And one layer shallower still: a conv or dense layer
+    is linear, so a linear reading of it is a linear function of that layer's
+    *input*, whose weights (the gradient the layer passes back, the same for
+    every image it sees) are worked out once per run by :meth:`prepare`. So a
+    ``layer_conv2`` feature's images never run ``layer_conv2`` at all, and a
+    ``layer_conv1`` feature's gradient needs no network. Values are equal up to
+    float rounding; the gradient is the one the layer would pass back.
     """
 
     def __init__(self, objectives: Sequence[Linear]):
@@ -266,9 +288,18 @@ class PerImage(Objective):
             groups.setdefault(tuple(sorted(objective.weights)), []).append(i)
         self.groups = [(parts, np.asarray(indices, np.int32)) for parts, indices in groups.items()]
         self.objectives = list(objectives)
-        whole = len(self.groups) == 1
-        layers = tuple(dict.fromkeys(name for name, _ in self.groups[0][0])) if whole else ()
+        # Per group, the layer each part reads instead of its own (None: its own).
+        self.sources = [self._sources(parts, indices) for parts, indices in self.groups]
+        layers = self._reads(0) if len(self.groups) == 1 else ()
         super().__init__(layers, f"{len(objectives)} per-image objectives", len(objectives))
+
+    def _sources(self, parts, indices) -> tuple | None:
+        inputs = {tuple(self.objectives[i].inputs[part] for part in parts) for i in indices}
+        return inputs.pop() if len(inputs) == 1 and None not in next(iter(inputs)) else None
+
+    def _reads(self, group: int) -> tuple[str, ...]:
+        parts, sources = self.groups[group][0], self.sources[group]
+        return tuple(dict.fromkeys(sources or (name for name, _ in parts)))
 
     def arrays(self) -> tuple:
         return tuple((indices, tuple(np.stack([self.objectives[i].weights[part] for i in indices])
@@ -277,19 +308,48 @@ class PerImage(Objective):
 
     def key(self) -> tuple:
         return ("per_image", self.batch_size,
-                tuple((parts, len(indices)) for parts, indices in self.groups))
+                tuple((parts, len(indices), sources)
+                      for (parts, indices), sources in zip(self.groups, self.sources)))
+
+    def prepare(self, model, arrays):
+        """Each group's weights on its layers as weights on their inputs, and the
+        value of an input of zeros (the biases' share)."""
+        prepared = []
+        for (parts, members), sources, (indices, weights) in zip(self.groups, self.sources,
+                                                                 arrays):
+            if sources is None:
+                prepared.append((indices, weights))
+                continue
+            adjoints, at_zero = [], 0.0
+            for part, source, w in zip(parts, sources, weights):
+                zeros = tf.zeros((len(members), *layer_shape(model, source)))
+                with tf.GradientTape() as tape:
+                    tape.watch(zeros)
+                    values = _linear_values([model.get_layer(part[0])(zeros)], [part], [w])
+                adjoints.append(tape.gradient(values, zeros))
+                at_zero += values
+            prepared.append((indices, (tuple(adjoints), at_zero)))
+        return tuple(prepared)
 
     def values(self, outputs, arrays):
         if len(self.groups) == 1:  # every image reads the same layers: no gather needed
-            parts = self.groups[0][0]
-            return _linear_values([outputs[name] for name, _ in parts], parts, arrays[0][1])
+            return self._group_values(0, [outputs[name] for name in self._reads(0)], arrays[0][1])
         pieces, positions = [], []
-        for (parts, _), (indices, weights) in zip(self.groups, arrays):
-            names = list(dict.fromkeys(name for name, _ in parts))
-            taken = dict(zip(names, outputs.take(names, indices)))
-            pieces.append(_linear_values([taken[name] for name, _ in parts], parts, weights))
+        for group, (indices, weights) in enumerate(arrays):
+            pieces.append(self._group_values(
+                group, outputs.take(list(self._reads(group)), indices), weights))
             positions.append(indices)
         return tf.dynamic_stitch(positions, pieces)
+
+    def _group_values(self, group: int, read: list, weights):
+        parts, sources = self.groups[group][0], self.sources[group]
+        read = dict(zip(self._reads(group), read))
+        if sources is None:
+            return _linear_values([read[name] for name, _ in parts], parts, weights)
+        adjoints, total = weights
+        for source, adjoint in zip(sources, adjoints):
+            total += tf.reduce_sum(read[source] * adjoint, axis=list(range(1, len(adjoint.shape))))
+        return total
 
 
 def per_image(objectives: Sequence[Objective]) -> Objective:
@@ -308,6 +368,11 @@ def per_image(objectives: Sequence[Objective]) -> Objective:
     return PerImage(objectives)
 
 
+def _on_layer(model: keras.Model, layer_name: str, reading: str, weights, description: str):
+    part = (layer_name, reading)
+    return Linear({part: weights}, description, {part: input_layer_name(model, layer_name)})
+
+
 def _one_feature(model: keras.Model, layer, feature: int) -> tuple[str, tuple[int, ...]]:
     layer_name = resolve_layer(model, layer)
     check_features(model, layer_name, [feature])
@@ -322,7 +387,7 @@ def channel(model: keras.Model, layer: int | str, index: int) -> Linear:
                          f"Conv layers: {conv_layer_names(model)}; use unit() for dense layers.")
     weights = np.zeros(shape[-1], np.float32)
     weights[index] = 1.0
-    return Linear({(layer_name, MEAN): weights}, f"{layer_name}[:, :, {index}] mean")
+    return _on_layer(model, layer_name, MEAN, weights, f"{layer_name}[:, :, {index}] mean")
 
 
 def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> Linear:
@@ -335,7 +400,7 @@ def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> 
     y = check_int("y", y, 0, shape[0] - 1)
     weights = np.zeros(shape, np.float32)
     weights[y, x, index] = 1.0
-    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{y}, {x}, {index}]")
+    return _on_layer(model, layer_name, FULL, weights, f"{layer_name}[{y}, {x}, {index}]")
 
 
 def unit(model: keras.Model, layer: str, index: int) -> Linear:
@@ -346,7 +411,7 @@ def unit(model: keras.Model, layer: str, index: int) -> Linear:
                          f"layer. Dense layers: {dense_layer_names(model)}.")
     weights = np.zeros(shape, np.float32)
     weights[index] = 1.0
-    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{index}]")
+    return _on_layer(model, layer_name, FULL, weights, f"{layer_name}[{index}]")
 
 
 def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
@@ -360,7 +425,7 @@ def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
     weights = np.full(shape, -contrast / (shape[0] - 1), np.float32)
     weights[digit] = 1.0
     text = f"logit {digit}" + (f" - {contrast:g} * mean(other logits)" if contrast else "")
-    return Linear({(layer_name, FULL): weights}, text)
+    return _on_layer(model, layer_name, FULL, weights, text)
 
 
 def feature(model: keras.Model, layer: int | str | None, index: int,

@@ -139,6 +139,53 @@ def test_a_network_the_fast_gradient_does_not_fit_runs_as_keras_builds_it(make):
     assert ly.ascent_model(model, names) is ly.layer_model(model, names)
 
 
+def _mixed_objectives(model):
+    return [ob.channel(model, 0, 3), ob.channel(model, 1, 7), ob.neuron(model, 1, 2, 5, 6),
+            ob.unit(model, "layer_fc1", 11), ob.logit(model, 4, contrast=3.0),
+            ob.channel(model, 0, 1) + 0.5 * ob.channel(model, 1, 2),  # two layers, one image
+            ob.channel(model, 1, 9)]
+
+
+def _without_inputs(objective):
+    """The same objective without knowing what its layers read: no shortcut."""
+    return ob.Linear(objective.weights, objective.description)
+
+
+def _batch_values_and_gradient(model, objectives, images):
+    images = tf.constant(images.reshape(len(objectives), 784))
+    batch = ob.per_image(objectives)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        values = batch(ob.LayerOutputs(model, images))
+    return values.numpy(), tf.convert_to_tensor(tape.gradient(values, images)).numpy()
+
+
+def test_a_batch_reads_each_layers_input_instead_of_the_layer(trained_model):
+    channels = ob.per_image(ob.layer_objectives(trained_model, "layer_conv2", [0, 5]))
+    first = ob.per_image(ob.layer_objectives(trained_model, "layer_conv1", [1]))
+    logits = ob.per_image(ob.layer_objectives(trained_model, None, [2], contrast=3.0))
+    assert channels.layers == ("layer_pool1",)
+    assert first.layers == ("x_image",)
+    assert logits.layers == ("layer_fc1_relu",)
+    assert ob.per_image([_without_inputs(o) for o in ob.layer_objectives(
+        trained_model, "layer_conv2", [0])]).layers == ("layer_conv2",)
+
+
+def test_reading_a_layers_input_gives_the_same_values_and_gradient(mnist, trained_model):
+    objectives = _mixed_objectives(trained_model)
+    images = mnist.test.images[:len(objectives)]
+    own = np.array([o(ob.LayerOutputs(trained_model, tf.constant(image[None]))).numpy()[0]
+                    for o, image in zip(objectives, images)])
+    values, gradient = _batch_values_and_gradient(trained_model, objectives, images)
+    plain_values, plain_gradient = _batch_values_and_gradient(
+        trained_model, [_without_inputs(o) for o in objectives], images)
+    np.testing.assert_allclose(values, own, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain_values, own, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gradient, plain_gradient, rtol=1e-5,
+                               atol=1e-6 * np.abs(plain_gradient).max())
+    assert np.all(np.abs(plain_gradient).max(axis=1) > 0)  # every image has a gradient
+
+
 def test_total_variation_has_tensorflows_values_and_gradient():
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)
