@@ -5,8 +5,9 @@ of the other modules together, one step after another:
 
     params      -> images      (:mod:`mnist_viz.params`: pixels or Fourier)
     transforms  -> what the network sees (:mod:`mnist_viz.transforms`)
-    network     -> layer outputs, cut at the layers the objective reads (a linear
-                   objective reads the inputs of its layers: see PerImage)
+    network     -> layer outputs, cut at the layers the objective reads (a batch of
+                   the package's linear objectives reads their layers' inputs: see
+                   objectives.PerImage)
     objective   -> one value per image (:mod:`mnist_viz.objectives`), minus penalties
     update      -> Adam, or the reference's gradient / its standard deviation
 

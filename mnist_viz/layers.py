@@ -41,7 +41,8 @@ def dense_layer_names(model: keras.Model) -> list[str]:
 
 def _names_by_kind(model: keras.Model) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The conv and the dense layers' names, read once per model (Keras builds its
-    layer list anew on every access, and an ascent asks many times per call)."""
+    layer list anew on every access, and an ascent asks many times per call). As
+    the other per-model caches here, it takes a model's layers as fixed once used."""
     if model not in _layer_names:
         layers = model.layers
         _layer_names[model] = tuple(
@@ -149,7 +150,7 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
 
 def input_layer_name(model: keras.Model, layer_name: str) -> str | None:
     """The name of the layer whose output is the named layer's only input, or None
-    (several inputs, or a layer used more than once)."""
+    where it has several (for a layer called more than once: its first call's)."""
     try:
         source = model.get_layer(layer_name).input
     except (AttributeError, ValueError):
@@ -185,9 +186,10 @@ def ascent_model(model: keras.Model, layer_names: Sequence[str]):
     TensorFlow's CPU kernel for a convolution's input gradient is slow when the
     input has one channel (measured about 3.6x slower than the depthwise form
     below for the tutorial's first layer), and in an ascent that gradient is
-    taken at every step. So when the first conv layer reads the one-channel
-    image directly, it runs through :func:`one_channel_conv` and the rest of the
-    network from its output; any other model runs as :func:`layer_model`.
+    taken at every step. So when the first conv layer's input has one channel
+    (and the layer is linear, 'same', stride 1, with an odd kernel), it runs
+    through :func:`one_channel_conv` and the rest of the network from its
+    output; any other model runs as :func:`layer_model`.
     """
     per_model = _ascent_models.setdefault(model, {})
     key = tuple(layer_names)
@@ -219,7 +221,8 @@ def _split_at_input_conv(model: keras.Model, layer_names: tuple[str, ...]):
 
 
 def _fits_one_channel_conv(conv) -> bool:
-    return (type(conv) is keras.layers.Conv2D and conv.input.shape[-1] == 1
+    linear = getattr(conv.activation, "__name__", str(conv.activation)) == "linear"
+    return (type(conv) is keras.layers.Conv2D and linear and conv.input.shape[-1] == 1
             and conv.padding == "same" and conv.data_format == "channels_last"
             and tuple(conv.strides) == (1, 1) and tuple(conv.dilation_rate) == (1, 1)
             and conv.groups == 1 and conv.use_bias

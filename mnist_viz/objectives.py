@@ -87,8 +87,9 @@ class Objective:
         raise NotImplementedError
 
     def prepare(self, model: keras.Model, arrays):
-        """:meth:`arrays` as :meth:`values` reads them, worked out once per run (inside
-        the compiled loop, before its steps) from the model's current weights."""
+        """:meth:`arrays` as :meth:`values` reads them, worked out from the model's
+        current weights before the steps of each call of the compiled loop (once per
+        run, or per stretch between callbacks)."""
         return arrays
 
     def values(self, outputs: LayerOutputs, arrays) -> tf.Tensor:
@@ -276,7 +277,7 @@ class PerImage(Objective):
     for the dense layers. And one layer shallower still: a conv or dense layer
     is linear, so a linear reading of it is a linear function of that layer's
     *input*, whose weights (the gradient the layer passes back, the same for
-    every image it sees) are worked out once per run by :meth:`prepare`. So a
+    every image it sees) are worked out by :meth:`prepare` before the steps. So a
     ``layer_conv2`` feature's images never run ``layer_conv2`` at all, and a
     ``layer_conv1`` feature's gradient needs no network. Values are equal up to
     float rounding; the gradient is the one the layer would pass back.
@@ -290,15 +291,24 @@ class PerImage(Objective):
         self.objectives = list(objectives)
         # Per group, the layer each part reads instead of its own (None: its own).
         self.sources = [self._sources(parts, indices) for parts, indices in self.groups]
-        layers = self._reads(0) if len(self.groups) == 1 else ()
+        layers = self._reads(0, self.sources[0]) if len(self.groups) == 1 else ()
         super().__init__(layers, f"{len(objectives)} per-image objectives", len(objectives))
 
     def _sources(self, parts, indices) -> tuple | None:
         inputs = {tuple(self.objectives[i].inputs[part] for part in parts) for i in indices}
         return inputs.pop() if len(inputs) == 1 and None not in next(iter(inputs)) else None
 
-    def _reads(self, group: int) -> tuple[str, ...]:
-        parts, sources = self.groups[group][0], self.sources[group]
+    def _sources_in(self, model: keras.Model, group: int) -> tuple | None:
+        """The group's sources if ``model`` has them too: an objective built for one
+        network may run on another whose layers of those names read something else."""
+        sources = self.sources[group]
+        if sources is None or any(input_layer_name(model, name) != source for (name, _), source
+                                  in zip(self.groups[group][0], sources)):
+            return None
+        return sources
+
+    def _reads(self, group: int, sources: tuple | None) -> tuple[str, ...]:
+        parts = self.groups[group][0]
         return tuple(dict.fromkeys(sources or (name for name, _ in parts)))
 
     def arrays(self) -> tuple:
@@ -315,8 +325,8 @@ class PerImage(Objective):
         """Each group's weights on its layers as weights on their inputs, and the
         value of an input of zeros (the biases' share)."""
         prepared = []
-        for (parts, members), sources, (indices, weights) in zip(self.groups, self.sources,
-                                                                 arrays):
+        for group, ((parts, members), (indices, weights)) in enumerate(zip(self.groups, arrays)):
+            sources = self._sources_in(model, group)
             if sources is None:
                 prepared.append((indices, weights))
                 continue
@@ -332,18 +342,22 @@ class PerImage(Objective):
         return tuple(prepared)
 
     def values(self, outputs, arrays):
+        sources = [self._sources_in(outputs.model, group) for group in range(len(self.groups))]
         if len(self.groups) == 1:  # every image reads the same layers: no gather needed
-            return self._group_values(0, [outputs[name] for name in self._reads(0)], arrays[0][1])
+            reads = self._reads(0, sources[0])
+            return self._group_values(0, sources[0], [outputs[name] for name in reads],
+                                      arrays[0][1])
         pieces, positions = [], []
         for group, (indices, weights) in enumerate(arrays):
-            pieces.append(self._group_values(
-                group, outputs.take(list(self._reads(group)), indices), weights))
+            reads = list(self._reads(group, sources[group]))
+            pieces.append(self._group_values(group, sources[group], outputs.take(reads, indices),
+                                             weights))
             positions.append(indices)
         return tf.dynamic_stitch(positions, pieces)
 
-    def _group_values(self, group: int, read: list, weights):
-        parts, sources = self.groups[group][0], self.sources[group]
-        read = dict(zip(self._reads(group), read))
+    def _group_values(self, group: int, sources: tuple | None, read: list, weights):
+        parts = self.groups[group][0]
+        read = dict(zip(self._reads(group, sources), read))
         if sources is None:
             return _linear_values([read[name] for name, _ in parts], parts, weights)
         adjoints, total = weights
