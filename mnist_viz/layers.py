@@ -80,7 +80,7 @@ def check_linear_layers(model: keras.Model) -> keras.Model:
     for layer in model.layers:
         if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
             continue
-        activation = getattr(layer.activation, "__name__", str(layer.activation))
+        activation = _activation_name(layer)
         relu = relu_layer_name(layer.name)
         if activation != "linear":
             raise ValueError(
@@ -93,6 +93,11 @@ def check_linear_layers(model: keras.Model) -> keras.Model:
                 f"keras.layers.ReLU(name={relu!r}) (see mnist_viz.build_cnn).")
     _checked_models.add(model)
     return model
+
+
+def _activation_name(layer) -> str:
+    """The name of a layer's built-in activation ("linear" for none)."""
+    return getattr(layer.activation, "__name__", str(layer.activation))
 
 
 def resolve_layer(model: keras.Model, layer: int | str | None) -> str:
@@ -201,10 +206,10 @@ def ascent_model(model: keras.Model, layer_names: Sequence[str]):
 def _split_at_input_conv(model: keras.Model, layer_names: tuple[str, ...]):
     """``input -> head -> first conv -> tail`` as a function, or None when the
     model's first conv layer does not fit :func:`one_channel_conv`."""
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not convs or not _fits_one_channel_conv(convs[0]):
+    names = conv_layer_names(model)
+    conv = model.get_layer(names[0]) if names else None
+    if conv is None or not _fits_one_channel_conv(conv):
         return None
-    conv = convs[0]
     try:
         head = keras.Model(model.inputs[0], conv.input)
         tail = None if layer_names == (conv.name,) else keras.Model(
@@ -221,8 +226,8 @@ def _split_at_input_conv(model: keras.Model, layer_names: tuple[str, ...]):
 
 
 def _fits_one_channel_conv(conv) -> bool:
-    linear = getattr(conv.activation, "__name__", str(conv.activation)) == "linear"
-    return (type(conv) is keras.layers.Conv2D and linear and conv.input.shape[-1] == 1
+    return (type(conv) is keras.layers.Conv2D and _activation_name(conv) == "linear"
+            and conv.input.shape[-1] == 1
             and conv.padding == "same" and conv.data_format == "channels_last"
             and tuple(conv.strides) == (1, 1) and tuple(conv.dilation_rate) == (1, 1)
             and conv.groups == 1 and conv.use_bias
