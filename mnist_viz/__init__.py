@@ -31,17 +31,19 @@ from mnist_viz.objectives import (Objective, channel, custom, diversity, evaluat
                                   layer_objectives, logit, neuron, per_image, unit)
 from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, noise_images
 from mnist_viz.transforms import PENALTIES, random_affine
-from mnist_viz.ascent import (FOURIER, PLAIN, REFERENCE, REGULARIZED, AscentHistory, AscentState,
-                              Callback, PrintProgress, PrintSteps, RecordFrames, Settings,
-                              Visualization, print_progress, regularized_settings, visualize,
-                              visualize_digits, visualize_layer)
+from mnist_viz.ascent import (FOURIER, PLAIN, PLAIN_SHIFT_L1, REFERENCE, REGULARIZED,
+                              AscentHistory, AscentState, Callback, PrintProgress, PrintSteps,
+                              RecordFrames, Settings, Visualization, plain_shift_l1_settings,
+                              print_progress, regularized_settings, visualize, visualize_digits,
+                              visualize_layer)
 from mnist_viz.features import ascend, feature_objective, optimize_image, optimize_images
 from mnist_viz.robust import (AdversarialTrainer, ink_added, load_network, load_or_train_robust,
                               mean_digit, neutral_starts, pgd_attack, robust_accuracy,
                               train_robust_cnn)
 from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, normalize_maps
-from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, judge, load_judges,
-                              mean_scores, real_digit_yardstick, score_restarts, score_table)
+from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, clean_background, judge,
+                              load_judges, mean_scores, real_digit_yardstick, score_restarts,
+                              score_table, solid_ink)
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_arrays, plot_image, plot_image_grid, plot_images, plot_images10,
                              plot_ascent_result, animate_ascent, save_gif)
@@ -62,7 +64,8 @@ __all__ = [
     "layer_objectives", "per_image", "diversity", "custom", "evaluate", "DEFAULT_SEED",
     "PARAMETERIZATIONS", "noise_images", "PENALTIES", "random_affine",
     # ascent
-    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "PLAIN", "Visualization", "AscentHistory",
+    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "PLAIN", "PLAIN_SHIFT_L1",
+    "plain_shift_l1_settings", "Visualization", "AscentHistory",
     "AscentState",
     "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
     "regularized_settings", "visualize", "visualize_layer", "visualize_digits",
@@ -75,7 +78,7 @@ __all__ = [
     "ATTRIBUTION_METHODS", "attribute", "normalize_maps",
     # judges
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
-    "score_table", "Yardstick", "real_digit_yardstick",
+    "score_table", "Yardstick", "real_digit_yardstick", "solid_ink", "clean_background",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays", "plot_example_errors",
     "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",

@@ -23,21 +23,24 @@ from mnist_viz._checks import MAX_SEED
 from mnist_viz._files import atomic_write
 from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS
 from mnist_viz.attribution import attribute, normalize_maps
-from mnist_viz.ascent import (PLAIN, REFERENCE, PrintProgress, regularized_settings,
-                              visualize)
+from mnist_viz.ascent import (PLAIN, REFERENCE, PrintProgress, plain_shift_l1_settings,
+                              regularized_settings, visualize)
 from mnist_viz.data import load_mnist
 from mnist_viz.judges import judge, load_judges
 from mnist_viz.model import classification_accuracy, predict_classes
 from mnist_viz.objectives import layer_objectives
 from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_image_grid
-from mnist_viz.robust import (NETWORKS, TEST_EPSILON, load_network, mean_digit,
-                              neutral_starts, robust_accuracy)
+from mnist_viz.robust import NETWORKS, TEST_EPSILON, load_network, robust_accuracy
 
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
-METHODS = ("reference", "regularized", "plain")
 # summary.json's robust accuracy: PGD-20 at TEST_EPSILON on these many test digits.
 ROBUST_CHECK_DIGITS = 1000
+# Each method's settings for a network and a layer.
+METHOD_SETTINGS = {"reference": lambda model, layer: REFERENCE,
+                   "regularized": regularized_settings,
+                   "plain": lambda model, layer: PLAIN.replace(start="mean digit"),
+                   "plain-shift-l1": plain_shift_l1_settings}
 GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
 
 DESCRIPTION = """\
@@ -72,7 +75,7 @@ never leaves a half-written one behind.
 
 examples:
   python -m mnist_viz gallery --layer logits --method regularized --seed 0 --out gallery
-  python -m mnist_viz gallery --layer logits --network robust --method plain --out robust
+  python -m mnist_viz gallery --layer logits --network robust --method plain-shift-l1 --out robust
 """
 
 
@@ -165,13 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--network", default="standard", choices=NETWORKS,
                          help="standard: the tutorial's network; robust: the same network "
                               "adversarially trained (default: %(default)s)")
-    gallery.add_argument("--method", default="regularized", choices=METHODS,
+    gallery.add_argument("--method", default="regularized", choices=list(METHOD_SETTINGS),
                          help="reference: the tutorial's 30 steps of gradient / std from "
                               "grey noise; regularized: 200 Adam steps with jitter, scale, "
                               "rotation, total variation, L1 and blur; plain: 100 steps of "
                               "the gradient scaled to an L2 length of 0.5, from the mean "
                               "training digit plus seeded noise of +/-0.05 (a mild prior "
-                              "from the data), no transforms, no penalties "
+                              "from the data), no transforms, no penalties; "
+                              "plain-shift-l1: the same steps on a copy shifted by up to "
+                              "one pixel, a new shift each step, with a small L1 charge "
+                              "for ink (on the robust network it draws handwriting) "
                               "(default: %(default)s)")
     gallery.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
                          help="seed for the start images and random transforms "
@@ -245,14 +251,12 @@ def write_gallery(layer: str, method: str, seed: int, out: Path,
     started = time.perf_counter()
     data = load_mnist()
     model = load_network(data, network)
-    settings = {"reference": REFERENCE, "plain": PLAIN}.get(method) or regularized_settings(
-        model, layer)
+    settings = METHOD_SETTINGS[method](model, layer)
     objectives = layer_objectives(model, layer, contrast=settings.contrast)
     n = len(objectives)
-    start = neutral_starts(mean_digit(data), n, seed=seed) if method == "plain" else None
     print(f"Layer {layer} of the {network} network: optimising {n} images together, "
           f"{settings.steps} steps.")
-    images = visualize(model, objectives, settings, seed, start=start,
+    images = visualize(model, objectives, settings, seed,
                        callbacks=[PrintProgress(every=50)] if settings.steps > 50 else ()).images
     epsilon = TEST_EPSILON
     test = data.test.images[:ROBUST_CHECK_DIGITS], data.test.cls[:ROBUST_CHECK_DIGITS]
@@ -264,7 +268,7 @@ def write_gallery(layer: str, method: str, seed: int, out: Path,
                                              "test digits",
                                    "accuracy": robust_accuracy(model, *test, epsilon)},
                "settings": settings.describe()}
-    if method == "plain":
+    if settings.start == "mean digit":
         summary["start"] = "mean training digit + uniform noise of +/-0.05"
     if layer == "logits":
         print("Judging the ten digits (independent CNN, logistic regression on pixels "

@@ -17,7 +17,10 @@ judges decide instead, each one entry of the registry :data:`JUDGES`:
                        for judging the images of *standard* networks.
 
 Each image's distance to its nearest training digit is reported too, so a reader
-can see that the images are not copies of training digits.
+can see that the images are not copies of training digits. Two measures of the
+drawing itself say whether it is made like handwriting: :func:`solid_ink` (are the
+strokes solid, or dotted?) and :func:`clean_background` (is the paper away from
+the strokes white, or grey?).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from scipy.ndimage import binary_dilation
 from sklearn.neighbors import NearestNeighbors
 
 from mnist_viz._tf import keras, tf
@@ -43,6 +47,15 @@ from mnist_viz.robust import (BLOB_INK, BLOB_SHARPNESS, BLOB_SIGMA, ROBUST_JUDGE
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
 JUDGE_ARCHITECTURE = {"conv_filters": (12, 24), "fc_units": (64,), "kernel_size": 3}
 JUDGE_SEED = 1
+# A pixel is ink above this value (pixels run from 0, no ink, to 1, full ink).
+INK = 0.5
+# The paper: pixels more than this many pixels (in a square's reach) from any ink...
+PAPER_REACH = 2
+# ...which count as clean below this value.
+PAPER_BLANK = 0.1
+# Structuring elements over a stack of images (one image never touches another).
+_FOUR_NEIGHBOURS = np.array([[[0, 1, 0], [1, 0, 1], [0, 1, 0]]], bool)
+_PAPER_REACH = np.ones((1, 2 * PAPER_REACH + 1, 2 * PAPER_REACH + 1), bool)
 
 
 def train_judge_cnn(split: Split, seed: int = JUDGE_SEED) -> keras.Model:
@@ -144,6 +157,31 @@ def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
     return Judges(classifiers, NearestNeighbors(n_neighbors=1).fit(data.train.images))
 
 
+def solid_ink(images) -> np.ndarray:
+    """Per image: the share of its ink pixels (above :data:`INK`) that touch
+    another ink pixel above, below, left or right. A pen draws solid strokes (real
+    test digits: median 1.0, 1st percentile about 0.97); dotted strokes, ink on
+    every other pixel like a checkerboard's black squares, score near 0. An image
+    without ink scores 0."""
+    ink = check_images("images", images) > INK
+    touching = binary_dilation(ink, _FOUR_NEIGHBOURS)
+    counts = ink.sum(axis=(1, 2))
+    return np.where(counts > 0, (ink & touching).sum(axis=(1, 2)) / np.maximum(counts, 1),
+                    0.0)
+
+
+def clean_background(images) -> np.ndarray:
+    """Per image: the share of its paper that is clean. The paper is every pixel
+    more than :data:`PAPER_REACH` pixels from any ink pixel (a square's reach);
+    clean means below :data:`PAPER_BLANK`. Real test digits score 1.0; a digit on
+    a grey halo scores lower. An image with no paper (ink everywhere) scores 1."""
+    images = check_images("images", images)
+    paper = ~binary_dilation(images > INK, _PAPER_REACH)
+    blank = images < PAPER_BLANK
+    counts = paper.sum(axis=(1, 2))
+    return np.where(counts > 0, (paper & blank).sum(axis=(1, 2)) / np.maximum(counts, 1), 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Yardstick:
     """How near real test digits lie to their nearest training digit. The series
@@ -182,6 +220,8 @@ class Verdict:
     says: dict
     confidence: np.ndarray
     nearest_distance: np.ndarray
+    solid_ink: np.ndarray
+    clean_background: np.ndarray
 
     def correct(self, name: str) -> int:
         """How many images the judge ``name`` reads as intended."""
@@ -192,7 +232,9 @@ class Verdict:
         return {"images": int(len(self.intended)),
                 **{f"{name}_judge_correct": self.correct(name) for name in self.says},
                 "generator_confidence_mean": float(self.confidence.mean()),
-                "nearest_training_distance_mean": float(self.nearest_distance.mean())}
+                "nearest_training_distance_mean": float(self.nearest_distance.mean()),
+                "solid_ink_mean": float(self.solid_ink.mean()),
+                "clean_background_mean": float(self.clean_background.mean())}
 
 
 def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
@@ -200,7 +242,8 @@ def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
 
     ``confidence`` is the generating ``model``'s softmax probability of the
     intended digit; ``nearest_distance`` the Euclidean pixel distance to the
-    closest training image.
+    closest training image; ``solid_ink`` and ``clean_background`` per image (see
+    :func:`solid_ink`, :func:`clean_background`).
     """
     images = check_images("images", images).reshape(-1, img_size_flat)
     if intended is None:
@@ -215,7 +258,8 @@ def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
                    says={name: np.asarray(read(images))
                          for name, read in judges.classifiers.items()},
                    confidence=probabilities[np.arange(len(images)), intended],
-                   nearest_distance=distance[:, 0])
+                   nearest_distance=distance[:, 0], solid_ink=solid_ink(images),
+                   clean_background=clean_background(images))
 
 
 def score_restarts(model: keras.Model, judges: Judges, digit_sets) -> list[Verdict]:
@@ -244,7 +288,10 @@ def mean_scores(verdicts: list[Verdict], typical_distance: float | None = None) 
     return {**scores,
             "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
             "nearest_training_distance_mean": float(
-                np.mean([v.nearest_distance.mean() for v in verdicts]))}
+                np.mean([v.nearest_distance.mean() for v in verdicts])),
+            "solid_ink_mean": float(np.mean([v.solid_ink.mean() for v in verdicts])),
+            "clean_background_mean": float(np.mean([v.clean_background.mean()
+                                                    for v in verdicts]))}
 
 
 def score_table(rows: dict) -> str:
@@ -255,8 +302,9 @@ def score_table(rows: dict) -> str:
     near = "near_real_mean" in first
     lines = ["| method | " + " | ".join(f"{name} judge (of 10)" for name in judges)
              + " | generator's confidence | distance to nearest training digit |"
-             + (" as near as real digits (of 10) |" if near else ""),
-             "| --- |" + " --- |" * (len(judges) + 2 + near)]
+             + (" as near as real digits (of 10) |" if near else "")
+             + " solid ink | clean background |",
+             "| --- |" + " --- |" * (len(judges) + 4 + near)]
     for method, scores in rows.items():
         cells = [f"{scores[f'{name}_judge_mean']:.1f} "
                  f"({', '.join(map(str, scores[f'{name}_judge_per_restart']))})"
@@ -264,5 +312,6 @@ def score_table(rows: dict) -> str:
         lines.append(f"| {method} | " + " | ".join(cells)
                      + f" | {scores['generator_confidence_mean']:.1%} "
                      f"| {scores['nearest_training_distance_mean']:.1f} |"
-                     + (f" {scores['near_real_mean']:.1f} |" if near else ""))
+                     + (f" {scores['near_real_mean']:.1f} |" if near else "")
+                     + f" {scores['solid_ink_mean']:.2f} | {scores['clean_background_mean']:.2f} |")
     return "\n".join(lines)

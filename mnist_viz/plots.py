@@ -46,8 +46,10 @@ def _grid_axes(count: int, ncols: int, titles, size: float, item: str) -> tuple[
 
 
 def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
-                    smooth: bool = False, size: float = 1.4) -> Figure:
-    """Any number of 28x28 images in a grid of ``ncols`` columns, black on white."""
+                    smooth: bool = False, size: float = 1.4,
+                    rows: Sequence[str] | None = None) -> Figure:
+    """Any number of 28x28 images in a grid of ``ncols`` columns, black on white;
+    ``rows`` names each row at its left."""
     images = check_images("images", images)
     fig, axes = _grid_axes(len(images), ncols, titles, size, "image")
     for i, ax in enumerate(axes):
@@ -55,8 +57,20 @@ def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
                   interpolation="spline16" if smooth else "nearest")
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
+    if rows is not None:
+        _label_rows(axes, ncols, rows)
     fig.tight_layout()
     return fig
+
+
+def _label_rows(axes: list, ncols: int, rows: Sequence[str]) -> None:
+    """Each row's name, left of its first image, read horizontally."""
+    first = axes[::ncols]
+    if len(rows) != len(first):
+        raise ValueError(f"rows must name each row of the grid: {len(first)} rows, "
+                         f"{len(rows)} names.")
+    for ax, name in zip(first, rows):
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
 
 
 def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,

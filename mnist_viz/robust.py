@@ -37,7 +37,7 @@ from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_
 from mnist_viz.model import (REFERENCE_ARCHITECTURE, REFERENCE_SEED, Trainer, build_cnn,
                              cached_model_path, check_recipe, load_or_train,
                              load_or_train_reference, predict_classes, recipe_trainer)
-from mnist_viz.params import DEFAULT_SEED
+from mnist_viz.params import DEFAULT_SEED, mean_digit, neutral_starts  # noqa: F401 (re-exported)
 
 # Fast adversarial training (Wong et al., 2020) on MNIST: FGSM from a random
 # start in the epsilon ball, a step of 1.25 epsilon. Three changes make 4 epochs
@@ -371,23 +371,6 @@ def load_network(data: MNIST, network: str = "standard") -> keras.Model:
     if check_network(network) == "standard":
         return load_or_train_reference(data.train)
     return load_or_train_robust(data)
-
-
-def mean_digit(data: MNIST) -> np.ndarray:
-    """The mean of all training digits, (28, 28): a class-neutral start that
-    carries a mild prior from the data (ink where digits usually have it)."""
-    return data.train.images.mean(axis=0).reshape(28, 28)
-
-
-def neutral_starts(base: np.ndarray, n: int, noise: float = 0.05,
-                   seed: int | None = DEFAULT_SEED) -> np.ndarray:
-    """``n`` copies of the image ``base`` (28, 28) plus seeded uniform noise of
-    +/- ``noise``, clipped to [0, 1]: one class-neutral start per restart."""
-    base = check_images("base", np.reshape(base, (1, -1)))[0]
-    n = check_positive_int("n", n)
-    rng = np.random.default_rng(check_seed(seed))
-    jitter = rng.uniform(-noise, noise, size=(n, *base.shape)).astype(np.float32)
-    return np.clip(base + jitter, 0.0, 1.0)
 
 
 def ink_added(images, starts, threshold: float = 0.05) -> np.ndarray:

@@ -262,3 +262,37 @@ def test_visualize_digits_gives_one_row_per_restart(trained_model):
     digits = vz.visualize_digits(trained_model, vz.REGULARIZED.replace(steps=10), restarts=2)
     assert digits.shape == (2, 10, 28, 28)
     assert np.abs(digits[0] - digits[1]).max() > 0  # restarts differ by their transforms
+
+
+def test_plain_shift_l1_is_plain_steps_with_a_shift_and_an_ink_charge(trained_model):
+    preset = vz.PLAIN_SHIFT_L1
+    assert preset.replace(jitter=0.0, l1=0.0, start="blank") == vz.PLAIN
+    assert (preset.jitter, preset.l1, preset.start) == (1.0, 0.02, "mean digit")
+    assert preset.scale == preset.rotation == preset.tv == preset.blur_every == 0
+    by_layer = [vz.plain_shift_l1_settings(trained_model, layer)
+                for layer in ("layer_conv2", "layer_fc1", None)]
+    assert by_layer == [vz.PLAIN_SHIFT_L1_CONV, vz.PLAIN_SHIFT_L1_DENSE, preset]
+    assert by_layer[0].l1 < by_layer[1].l1 < by_layer[2].l1  # scaled to the layer's values
+    assert all(s.replace(l1=preset.l1) == preset for s in by_layer)
+
+
+def test_the_mean_digit_start_is_the_mean_training_digit_plus_seeded_noise(mnist):
+    starts = params.start_images(3, "mean digit", 4)
+    np.testing.assert_array_equal(starts, params.neutral_starts(params.mean_digit(mnist), 3,
+                                                                seed=4))
+    assert np.abs(starts - params.mean_digit(mnist)).max() <= 0.05 + 1e-6
+    assert np.abs(starts[0] - starts[1]).max() > 0  # each image its own noise
+
+
+def test_an_ink_charge_clears_what_the_objective_does_not_ask_for(trained_model):
+    """L1 pulls every pixel with ink toward 0 each step; where the objective's
+    gradient is silent (here: an objective of one corner pixel) ink fades away."""
+    corner = ob.custom(lambda outputs: outputs["layer_conv1"][:, 0, 0, 0], ["layer_conv1"],
+                       "one corner position")
+    grey = np.full((2, 28, 28), 0.3, np.float32)
+    settings = vz.PLAIN_SHIFT_L1.replace(steps=30, jitter=0.0)
+    kept = vz.visualize(trained_model, corner, settings.replace(l1=0.0), start=grey).images
+    charged = vz.visualize(trained_model, corner, settings, start=grey).images
+    far = (slice(None), slice(10, 20), slice(10, 20))  # the corner's gradient never reaches it
+    np.testing.assert_allclose(kept[far], 0.3, atol=1e-6)
+    assert charged[far].max() < 0.05

@@ -212,7 +212,7 @@ CLI_CASES = [
     ("unknown layer", ["--layer", "layer_conv3", "--out", "OUT"],
      "'layer_conv3'", "choose from 'layer_conv1', 'layer_conv2', 'layer_fc1', 'logits'"),
     ("unknown method", ["--layer", "logits", "--method", "dream", "--out", "OUT"],
-     "'dream'", "choose from 'reference', 'regularized', 'plain'"),
+     "'dream'", "choose from 'reference', 'regularized', 'plain', 'plain-shift-l1'"),
     ("unknown network", ["--layer", "logits", "--network", "sturdy", "--out", "OUT"],
      "'sturdy'", "choose from 'standard', 'robust'"),
     ("non-numeric seed", ["--layer", "logits", "--seed", "abc", "--out", "OUT"],

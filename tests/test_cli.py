@@ -81,6 +81,22 @@ def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_mode
     assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
 
 
+def test_plain_shift_l1_scales_its_ink_charge_to_the_layer(tmp_path, model_cache, mnist):
+    assert _run(["gallery", "--layer", "logits", "--network", "robust", "--method",
+                 "plain-shift-l1", "--seed", "2", "--out", str(tmp_path / "a")], model_cache) == 0
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["method"] == "plain-shift-l1"
+    settings = summary["settings"]
+    assert (settings["update"], settings["jitter"], settings["l1"]) == ("l2", 1.0, 0.02)
+    assert settings["start"] == "mean digit" and summary["start"].startswith("mean training")
+    scores = summary["recognizability"]
+    assert 0 <= scores["solid_ink_mean"] <= 1 and 0 <= scores["clean_background_mean"] <= 1
+    assert _run(["gallery", "--layer", "layer_conv2", "--method", "plain-shift-l1",
+                 "--out", str(tmp_path / "b")], model_cache) == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["settings"]["l1"] == mv.ascent.PLAIN_SHIFT_L1_CONV.l1 < 0.02
+
+
 @pytest.mark.parametrize("method, target", [("gradcam", "true"), ("occlusion", "3")])
 def test_attribute_writes_maps_grid_and_summary(tmp_path, model_cache, mnist, method, target):
     out = tmp_path / "maps"
@@ -105,7 +121,8 @@ def test_module_help_and_errors_from_a_real_process():
     assert helped.returncode == 0
     text = " ".join(helped.stdout.split())  # argparse wraps lines
     for word in ("--layer", "--method", "--seed", "--out", "summary.json", "logits",
-                 "--network", "plain: 100 steps", "L2 length of 0.5", "mean training digit"):
+                 "--network", "plain: 100 steps", "L2 length of 0.5", "mean training digit",
+                 "plain-shift-l1: the same steps"):
         assert word in text
     top = subprocess.run(run + ["--help"], capture_output=True, text=True)
     assert top.returncode == 0 and "gallery" in top.stdout and "attribute" in top.stdout

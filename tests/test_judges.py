@@ -87,8 +87,9 @@ def test_near_real_counts_images_within_the_typical_distance(mnist, trained_mode
     scores = rc.mean_scores([verdict, verdict], typical_distance=1.0)
     assert scores["near_real_mean"] == 1.0
     table = rc.score_table({"two": scores})
-    assert table.splitlines()[0].endswith("as near as real digits (of 10) |")
-    assert table.splitlines()[2].endswith("| 1.0 |")
+    assert "| as near as real digits (of 10) |" in table.splitlines()[0]
+    near_column = table.splitlines()[0].split("|").index(" as near as real digits (of 10) ")
+    assert table.splitlines()[2].split("|")[near_column] == " 1.0 "
     assert "near_real_mean" not in rc.mean_scores([verdict])
 
 
@@ -115,3 +116,65 @@ def test_the_robust_judge_cache_key_follows_its_blobs(monkeypatch):
     assert rc.robust_judge_model_path() == key
     monkeypatch.setattr(rc, "ROBUST_JUDGE_RECIPE", {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2})
     assert rc.robust_judge_model_path() != key
+
+
+# --- how the drawing is made: solid ink and a clean background -------------------
+
+
+def _stroke():
+    """A solid horizontal bar, three pixels thick, on clean paper."""
+    image = np.zeros((28, 28), np.float32)
+    image[12:15, 6:22] = 1.0
+    return image
+
+
+def test_real_digits_have_solid_ink_and_clean_paper(mnist):
+    real = mnist.test.images[:2000]
+    solid, clean = rc.solid_ink(real), rc.clean_background(real)
+    assert solid.shape == clean.shape == (2000,)
+    assert np.median(solid) == 1.0 and np.percentile(solid, 1) > 0.95
+    assert np.median(clean) == 1.0 and np.percentile(clean, 1) > 0.98
+
+
+def test_a_dotted_stroke_has_no_solid_ink():
+    solid = _stroke()
+    dotted = solid * (np.indices((28, 28)).sum(axis=0) % 2)  # a checkerboard's black squares
+    scores = rc.solid_ink(np.stack([solid, dotted]))
+    assert scores[0] == 1.0 and scores[1] == 0.0
+    one_gap = solid.copy()
+    one_gap[13, 10] = 0.0  # a solid stroke with one hole is still solid
+    assert rc.solid_ink(one_gap[None])[0] == 1.0
+    lonely = np.zeros((28, 28), np.float32)
+    lonely[5, 5] = lonely[20, 20] = 1.0  # two ink dots, neither touching the other
+    lonely[20, 21] = 1.0  # ...but these two touch
+    np.testing.assert_allclose(rc.solid_ink(lonely[None]), [2 / 3])
+    assert rc.solid_ink(np.zeros((1, 28, 28)))[0] == 0.0  # no ink, no stroke
+
+
+def test_a_grey_halo_is_not_clean_paper():
+    clean = _stroke()
+    halo = clean.copy()
+    halo[2:26, 2:26] = np.maximum(halo[2:26, 2:26], 0.3)  # faint grey far from the stroke
+    near = clean.copy()
+    near[10:17, 4:24] = np.maximum(near[10:17, 4:24], 0.3)  # grey within 2 pixels of ink only
+    scores = rc.clean_background(np.stack([clean, halo, near]))
+    assert scores[0] == 1.0 and scores[2] == 1.0
+    assert scores[1] < 0.5
+    paper = ~np.pad(np.ones((7, 20), bool), ((10, 11), (4, 4)))  # more than 2 pixels from ink
+    expected = 1 - (paper & (np.pad(np.ones((24, 24)), 2) > 0)).sum() / paper.sum()
+    np.testing.assert_allclose(scores[1], expected)
+    assert rc.clean_background(np.ones((1, 28, 28)))[0] == 1.0  # no paper at all
+
+
+def test_verdicts_and_tables_carry_the_drawing_measures(mnist, trained_model, judges):
+    digits = _one_of_each_digit(mnist.test)
+    verdict = rc.judge(trained_model, judges, digits)
+    np.testing.assert_array_equal(verdict.solid_ink, rc.solid_ink(digits))
+    np.testing.assert_array_equal(verdict.clean_background, rc.clean_background(digits))
+    means = rc.mean_scores([verdict, verdict])
+    assert means["solid_ink_mean"] == pytest.approx(verdict.solid_ink.mean())
+    table = rc.score_table({"real": means}).splitlines()
+    assert table[0].endswith("| solid ink | clean background |")
+    assert table[2].endswith(f"| {verdict.solid_ink.mean():.2f} | "
+                             f"{verdict.clean_background.mean():.2f} |")
+    assert len(table[1].split("|")) == len(table[0].split("|"))

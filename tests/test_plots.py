@@ -125,3 +125,11 @@ def test_plot_arrays_draws_small_signed_and_unsigned_arrays():
     assert signed.axes[0].images[0].get_clim() == (-1.0, 1.0)
     with pytest.raises(ValueError, match="finite stack of 2-D arrays"):
         mv.plot_arrays(np.zeros((5, 5)), ncols=1)
+
+
+def test_plot_image_grid_names_its_rows():
+    fig = mv.plot_image_grid(mv.noise_images(7, seed=0), ncols=3, rows=["a", "b", "c"])
+    assert [ax.get_ylabel() for ax in fig.axes[::3]] == ["a", "b", "c"]
+    assert all(ax.get_ylabel() == "" for i, ax in enumerate(fig.axes) if i % 3)
+    with pytest.raises(ValueError, match="rows must name each row of the grid: 3 rows, 2 names"):
+        mv.plot_image_grid(mv.noise_images(7, seed=0), ncols=3, rows=["a", "b"])
