@@ -7,9 +7,11 @@
 #                 the browser tests and the installed-wheel test
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
-#   make student  write the student edition of the exercises to build/student/
+#   make student  write each notebook's student edition (no answers, no check
+#                 cells) to build/student/
 #   make bench    measure speed side by side with the alternatives -> build/bench.md
 #   make dist     build the wheel into dist/ (pip install dist/*.whl)
+#   make figure   redraw the README's figure, docs/images/digits.png
 
 PYTHON ?= python3
 VENV   := .venv
@@ -21,7 +23,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # Kernels of this environment first, before any a user has installed elsewhere.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run execute test lab student bench dist clean
+.PHONY: setup run execute test lab student bench dist figure clean
 
 setup: $(STAMP)
 
@@ -47,7 +49,8 @@ test: setup
 	    --nbval-sanitize-with notebooks/sanitize.cfg
 
 student: setup
-	$(PY) tools/student_edition.py notebooks/02_exercises.ipynb build/student/02_exercises.ipynb
+	for nb in $(NOTEBOOKS); do \
+	    $(PY) tools/student_edition.py $$nb build/student/$$(basename $$nb) || exit 1; done
 
 # tf-keras-vis is installed for the comparison only; the package never imports it.
 $(BENCH_STAMP): $(STAMP) bench/requirements.txt
@@ -56,6 +59,9 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/bench.py
+
+figure: setup
+	$(PY) tools/readme_figure.py docs/images/digits.png
 
 lab: setup
 	$(PY) -m jupyter lab --KernelManager.transport=ipc notebooks

@@ -301,7 +301,7 @@ def score_table(rows: dict) -> str:
     judges = [key[:-len("_judge_mean")] for key in first if key.endswith("_judge_mean")]
     near = "near_real_mean" in first
     lines = ["| method | " + " | ".join(f"{name} judge (of 10)" for name in judges)
-             + " | generator's confidence | distance to nearest training digit |"
+             + " | confidence of the network that drew it | distance to nearest training digit |"
              + (" as near as real digits (of 10) |" if near else "")
              + " solid ink | clean background |",
              "| --- |" + " --- |" * (len(judges) + 4 + near)]

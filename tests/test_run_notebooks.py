@@ -46,3 +46,18 @@ def test_a_failed_in_place_run_leaves_the_notebook_as_it_was(tmp_path):
     assert done.returncode == 1
     assert "a cell of broken.ipynb failed (the notebook is left as it was)" in done.stdout
     assert nb.read_bytes() == before
+
+
+def test_pages_leave_out_check_cells_and_notebooks_keep_no_timestamps(tmp_path):
+    nb = _notebook(tmp_path / "checked.ipynb", "shown = 'a lesson line'\nprint(shown)",
+                   "assert shown, 'the hidden claim of a check cell'")
+    book = nbformat.read(nb, as_version=4)
+    book.cells[2].metadata["tags"] = ["check", "remove-cell"]
+    nbformat.write(book, nb)
+    done = _run("--out", str(tmp_path / "build"), str(nb))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "build" / "html" / "checked.html").read_text()
+    assert "a lesson line" in page and "the hidden claim of a check cell" not in page
+    executed = nbformat.read(tmp_path / "build" / "notebooks" / "checked.ipynb", as_version=4)
+    assert all("execution" not in cell.metadata for cell in executed.cells)
+    assert executed.cells[2].metadata["tags"] == ["check", "remove-cell"]  # still in the notebook

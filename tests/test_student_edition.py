@@ -33,10 +33,11 @@ def test_student_notebook_is_valid(pair):
 
 def test_every_solution_removed_and_the_rest_kept(pair):
     solutions, student = pair
-    assert len(student.cells) == len(solutions.cells)
+    kept = [c for c in solutions.cells if not se.is_check(c)]
+    assert len(student.cells) == len(kept)
     tagged = [c for c in solutions.cells if se.is_solution(c)]
     assert len(tagged) >= 10
-    for original, generated in zip(solutions.cells, student.cells):
+    for original, generated in zip(kept, student.cells):
         assert generated.cell_type == original.cell_type
         if se.is_solution(original):
             expected = se.CODE_PROMPT if original.cell_type == "code" else se.ANSWER_PROMPT
@@ -92,3 +93,16 @@ def test_command_line_rejects_missing_notebook(tmp_path, capsys):
     assert se.main([str(tmp_path / "none.ipynb"), str(tmp_path / "out.ipynb")]) == 2
     assert "no notebook at" in capsys.readouterr().err
     assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_check_cells_are_left_out_and_answers_blanked(tmp_path):
+    lesson = ROOT / "notebooks" / "04_robust_network.ipynb"
+    source = nbformat.read(lesson, as_version=4)
+    student = nbformat.read(se.write_student_edition(lesson, tmp_path / "04.ipynb"), as_version=4)
+    checks = [c for c in source.cells if se.is_check(c)]
+    assert checks and not any(se.is_check(c) for c in student.cells)
+    assert len(student.cells) == len(source.cells) - len(checks)
+    text = "\n".join(c.source for c in student.cells)
+    assert "assert " not in text
+    answers = [c for c in source.cells if se.is_solution(c)]
+    assert len(answers) >= 4 and text.count(se.ANSWER_PROMPT) == len(answers)

@@ -28,9 +28,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
 
 KERNEL = "python3"
+REMOVE_TAG = "remove-cell"
 CELL_TIMEOUT_S = 1800
 
 
@@ -92,6 +94,8 @@ def execute(path: Path, write_to: Path, keep_on_error: bool = True) -> bool:
             finally:
                 stop.set()
     if ok or keep_on_error:
+        for cell in nb.cells:  # per-cell timestamps would make every re-run a new diff
+            cell.metadata.pop("execution", None)
         nbformat.write(nb, write_to)
     return ok
 
@@ -100,6 +104,9 @@ def render_html(notebooks: list[Path], html_dir: Path) -> Path:
     """HTML for each executed notebook and an index page linking them."""
     html_dir.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter()
+    # Check cells back the text with assertions; a reader of the page does not need them.
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={REMOVE_TAG}),
+                                   enabled=True)
     items = []
     for path in notebooks:
         body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))

@@ -2,8 +2,10 @@
 
 Cells tagged ``solution`` lose their content: a code cell becomes
 ``# Write your code here.``, a markdown cell (a written answer) becomes a prompt
-for the student's own answer. Every other cell is kept as it is, and all
-outputs and execution counts are cleared, so the two editions never drift apart.
+for the student's own answer. Cells tagged ``check`` (the assertions that back
+the text) are left out, so an unanswered exercise never fails one. Every other
+cell is kept as it is, and all outputs and execution counts are cleared, so the
+two editions never drift apart.
 
     python tools/student_edition.py notebooks/02_exercises.ipynb build/student/02_exercises.ipynb
 """
@@ -20,6 +22,7 @@ import nbformat
 from mnist_viz._files import atomic_write
 
 SOLUTION_TAG = "solution"
+CHECK_TAG = "check"
 CODE_PROMPT = "# Write your code here.\n"
 ANSWER_PROMPT = "*Write your answer here.*"
 
@@ -28,9 +31,15 @@ def is_solution(cell) -> bool:
     return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+def is_check(cell) -> bool:
+    return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def student_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` with solutions blanked and all outputs cleared."""
+    """A copy of ``notebook`` with solutions blanked, check cells left out and all
+    outputs cleared."""
     student = copy.deepcopy(notebook)
+    student.cells = [cell for cell in student.cells if not is_check(cell)]
     for cell in student.cells:
         if is_solution(cell):
             cell.source = CODE_PROMPT if cell.cell_type == "code" else ANSWER_PROMPT
