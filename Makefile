@@ -9,7 +9,7 @@
 #   make execute  re-run the notebooks in place to refresh their stored outputs
 #   make student  write each notebook's student edition (no answers, no check
 #                 cells) to build/student/
-#   make bench    measure speed side by side with the alternatives -> build/bench.md
+#   make bench    measure speed side by side with the alternatives -> bench/RESULTS.md
 #   make dist     build the wheel into dist/ (pip install dist/*.whl)
 #   make figure   redraw the README's figure, docs/images/digits.png
 

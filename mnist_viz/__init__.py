@@ -1,20 +1,26 @@
 """mnist_viz: train a small CNN on MNIST, then find the images it likes to see.
 
-One module per stage, imports flowing one way:
+One module per stage; a module imports only modules listed above it:
 
-    data      bytes on disk -> arrays (splits, one-hot labels, class numbers)
-    model     arrays        -> a trained network (build, train, evaluate, cache)
-    layers      which layers a network has, named one way (index, name, "logits")
-    objectives  what an ascent maximises: per-image features, diversity, your own
-    params      what an ascent changes: pixels, or a decorrelated Fourier spectrum
-    transforms  what happens to the image on its way in: moves, penalties, blur
-    ascent      the one compiled engine, its settings, presets and callbacks
-    features    the tutorial's names (optimize_image(s), ascend) over the engine
-    robust      adversarial examples (PGD) and a network trained to resist them
-    attribution which pixels decide for one real digit, and sanity checks of the maps
-    judges      do the images look like digits to independent judges?
-    diagnostics             -> numbers about features (dead, redundant, restarts)
-    plots     arrays        -> figures (never computes, never trains)
+    paths        where data and trained networks live (checkout or user cache)
+    data         bytes on disk -> checked arrays (splits, one-hot labels, classes)
+    model        arrays -> a trained network (build, train, evaluate, keyed cache)
+    layers       which layers a network has, named one way (index, name, "logits")
+    objectives   what an ascent maximises: per-image features, diversity, your own
+    params       what an ascent changes and where it starts: pixels or a Fourier
+                 spectrum; blank, grey noise or the mean training digit
+    transforms   what happens to the image on its way in: moves, penalties, blur
+    ascent       the one compiled engine, its settings, presets and callbacks
+    features     the tutorial's names (optimize_image(s), ascend) over the engine
+    robust       adversarial examples (PGD) and a network trained to resist them
+    attribution  which pixels decide for one real digit, and sanity checks of maps
+    judges       machine readers, distance to real digits, how a drawing is made
+    diagnostics  numbers about features (dead, redundant, restarts, seeds)
+    exercises    the self-checks of notebook 02's exercises
+    plots        arrays -> figures (never computes, never trains)
+    explorer     widgets: pick a feature and priors, see its image
+    quiz         you be the judge: read generated digits blind, beside the judges
+    cli          python -m mnist_viz gallery | attribute
 
 The names below are the public interface the notebooks use.
 """
@@ -44,6 +50,7 @@ from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, nor
 from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, clean_background, judge,
                               load_judges, mean_scores, real_digit_yardstick, score_restarts,
                               score_table, solid_ink)
+from mnist_viz.quiz import quiz, quiz_sheet, reading_rates
 from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
                              plot_arrays, plot_image, plot_image_grid, plot_images, plot_images10,
                              plot_ascent_result, animate_ascent, save_gif)
@@ -79,6 +86,8 @@ __all__ = [
     # judges
     "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
     "score_table", "Yardstick", "real_digit_yardstick", "solid_ink", "clean_background",
+    # quiz
+    "quiz", "quiz_sheet", "reading_rates",
     # plots
     "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays", "plot_example_errors",
     "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",

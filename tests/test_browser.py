@@ -60,10 +60,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _write_notebook(path: Path) -> None:
+# The quiz on a sheet of six real test digits and four noise images; a stand-in
+# judge that always reads 0 (the quiz's plumbing is the point, not the judges).
+QUIZ_CELLS = [
+    "import numpy as np\nimport mnist_viz as mv\nfrom mnist_viz import quiz\n\n"
+    "data = mv.load_mnist()\n"
+    "sheet = quiz.quiz_sheet({'real digits': (data.test.images[:6], data.test.cls[:6]),\n"
+    "                         'noise': (mv.noise_images(4, seed=0), np.arange(4))}, seed=0)",
+    "quiz.quiz(sheet, {'stand-in': lambda images: np.zeros(len(images), int)})",
+]
+
+
+def _quiz_sheet():
+    """The quiz notebook's sheet, made the same way here."""
+    import mnist_viz as mv
+    from mnist_viz import quiz
+
+    data = mv.load_mnist()
+    return quiz.quiz_sheet({"real digits": (data.test.images[:6], data.test.cls[:6]),
+                            "noise": (mv.noise_images(4, seed=0), np.arange(4))}, seed=0)
+
+
+def _write_notebook(path: Path, cells: list[str] = NOTEBOOK_CELLS) -> None:
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, path)
@@ -91,6 +112,7 @@ def lab(tmp_path_factory):
     work = home / "notebooks"
     work.mkdir()
     _write_notebook(work / "explorer.ipynb")
+    _write_notebook(work / "quiz.ipynb", QUIZ_CELLS)
     port, token = _free_port(), os.urandom(16).hex()
     env = {**os.environ,
            "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -116,6 +138,7 @@ def lab(tmp_path_factory):
         base = f"http://127.0.0.1:{port}"
         _wait_for_server(f"{base}/api/status?token={token}", process)
         yield {"url": f"{base}/lab/tree/explorer.ipynb?token={token}",
+               "quiz_url": f"{base}/lab/tree/quiz.ipynb?token={token}",
                "chromium": chromium, "log": home / "jupyterlab.log"}
     finally:
         if process.poll() is None:
@@ -130,7 +153,18 @@ def lab(tmp_path_factory):
 
 @pytest.fixture
 def page(lab, request):
-    """A Chromium page on the notebook; a screenshot lands in build/ if the test fails."""
+    """A Chromium page on the explorer's notebook; a screenshot lands in build/ if the
+    test fails."""
+    yield from _open(lab, lab["url"], request)
+
+
+@pytest.fixture
+def quiz_page(lab, request):
+    """A Chromium page on the quiz's notebook."""
+    yield from _open(lab, lab["quiz_url"], request)
+
+
+def _open(lab, url: str, request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -141,7 +175,7 @@ def page(lab, request):
             page.set_default_timeout(STEP_MS)
             shot = SCREENSHOTS / f"browser-failure-{request.node.name}.png"
             try:
-                page.goto(lab["url"], timeout=STEP_MS)
+                page.goto(url, timeout=STEP_MS)
             except Exception:
                 SCREENSHOTS.mkdir(exist_ok=True)
                 page.screenshot(path=shot, full_page=True)
@@ -253,3 +287,38 @@ def test_without_chromium_the_browser_tests_skip_or_fail_as_asked(monkeypatch):
         with pytest.raises(BaseException) as caught:  # skip and fail are BaseExceptions
             _chromium()
         assert caught.type is outcome and "apt-get install chromium" in str(caught.value)
+
+
+def test_you_be_the_judge_scores_what_the_student_typed(quiz_page):
+    """Type an answer under each image (one real digit left blank, three noise
+    images marked ?), press Score: the table gives the rates those answers give."""
+    page = quiz_page
+    sheet = _quiz_sheet()
+    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+    _wait_until_idle(page)
+    _run_cell(page, 0)
+    _run_cell(page, 1)
+    panel = page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(".widget-vbox").first
+    boxes = panel.locator(".widget-text input")
+    boxes.nth(len(sheet.intended) - 1).wait_for()
+    assert boxes.count() == len(sheet.intended) == 10
+    real = [int(i) for i in np.flatnonzero(sheet.method == "real digits")]
+    noise = [int(i) for i in np.flatnonzero(sheet.method == "noise")]
+    answers = {i: str(sheet.intended[i]) for i in real[1:]}  # the first real digit: blank
+    answers.update({i: "?" for i in noise[1:]})
+    answers[noise[0]] = str(sheet.intended[noise[0]])  # one noise image "read"
+    for i, text in answers.items():
+        boxes.nth(i).fill(text)
+        boxes.nth(i).press("Tab")  # the value reaches the kernel when the box is left
+    panel.locator("button", has_text="Score").click()
+    table = panel.locator("table.quiz-rates")
+    table.wait_for(timeout=STEP_MS)
+    rows = [[cell.inner_text().strip() for cell in row.locator("td, th").all()]
+            for row in table.locator("tr").all()]
+    judge_real = round(100 * np.mean(sheet.intended[real] == 0))
+    judge_noise = round(100 * np.mean(sheet.intended[noise] == 0))
+    assert rows == [["method", "you", "stand-in judge"],
+                    ["real digits", "83%", f"{judge_real}%"],  # 5 of 6: the blank is unread
+                    ["noise", "25%", f"{judge_noise}%"]]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "quiz.png", full_page=True)

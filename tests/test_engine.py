@@ -389,7 +389,7 @@ def test_a_layer_without_its_relu_layer_is_named_with_the_fix():
 ORDER = ["_version", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
          "objectives", "params", "transforms", "ascent", "features", "robust", "attribution",
          "judges",
-         "diagnostics", "exercises", "plots", "explorer", "cli", "__init__", "__main__"]
+         "diagnostics", "exercises", "plots", "explorer", "quiz", "cli", "__init__", "__main__"]
 
 
 def _package_imports(path: Path):
@@ -408,3 +408,13 @@ def test_modules_import_only_modules_below_them_and_no_private_names():
             assert ORDER.index(module) < ORDER.index(path.stem), f"{path.stem} imports {module}"
             private = [n for n in names if n.startswith("_") and not module.startswith("_")]
             assert not private, f"{path.stem} imports private {private} from {module}"
+
+
+def test_the_module_map_names_every_module_in_import_order():
+    """The package docstring's map lists every public module, in ORDER's order."""
+    import mnist_viz
+
+    listed = [line.split()[0] for line in mnist_viz.__doc__.splitlines()
+              if line.startswith("    ") and not line.startswith("     ")]
+    public = [m for m in ORDER if not m.startswith("_")]
+    assert listed == public

@@ -1,0 +1,116 @@
+"""You be the judge: read generated digits blind, then compare with the judges.
+
+:func:`quiz_sheet` shuffles the images of several methods into one unlabelled
+sheet; :func:`reading_rates` scores a student's answers, method by method, beside
+each judge's reading of the same images; :func:`quiz` wires both to ipywidgets (a
+box under every image, a Score button, the table). An answer is a digit; a blank
+or ``?`` counts as unread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from mnist_viz.data import check_classes, check_images, img_size_flat
+from mnist_viz.params import DEFAULT_SEED
+
+
+@dataclasses.dataclass(frozen=True)
+class Sheet:
+    """Shuffled images: ``method[i]`` made ``images[i]`` as the digit ``intended[i]``."""
+
+    images: np.ndarray
+    method: np.ndarray
+    intended: np.ndarray
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods, in the order they were given."""
+        return list(dict.fromkeys(self.method.tolist()))
+
+
+def quiz_sheet(sets: Mapping[str, tuple], seed: int | None = DEFAULT_SEED) -> Sheet:
+    """One sheet from ``sets[method] = (images, intended digits)``, shuffled by ``seed``."""
+    if not sets:
+        raise ValueError("sets is empty; give at least one method's (images, digits).")
+    images, method, intended = [], [], []
+    for name, (drawn, digits) in sets.items():
+        drawn = check_images(f"sets[{name!r}] images", drawn)
+        images.append(drawn)
+        intended.append(check_classes(f"sets[{name!r}] digits", digits, len(drawn)))
+        method += [name] * len(drawn)
+    order = np.random.default_rng(seed).permutation(len(method))
+    return Sheet(np.concatenate(images)[order], np.array(method)[order],
+                 np.concatenate(intended)[order])
+
+
+def parse_answer(text: str) -> int | None:
+    """A digit 0-9, or None for a blank or ``?`` (unread)."""
+    text = text.strip()
+    if text in ("", "?"):
+        return None
+    if len(text) == 1 and text.isdigit():
+        return int(text)
+    raise ValueError(f"answer {text!r}: type one digit 0-9, or ? (or nothing) if you cannot "
+                     "read it.")
+
+
+def reading_rates(sheet: Sheet, answers: Sequence[str],
+                  judges: Mapping[str, Callable]) -> dict:
+    """Per method, the share of its images read as intended: ``"you"`` from the
+    ``answers`` (one per image), and each judge's from its reading of the images."""
+    if len(answers) != len(sheet.method):
+        raise ValueError(f"give one answer per image: {len(sheet.method)} images, "
+                         f"{len(answers)} answers.")
+    yours = np.array([-1 if (a := parse_answer(text)) is None else a for text in answers])
+    readers = {"you": yours, **{name: np.asarray(read(sheet.images.reshape(-1, img_size_flat)))
+                                for name, read in judges.items()}}
+    return {method: {reader: float(np.mean(reads[sheet.method == method]
+                                           == sheet.intended[sheet.method == method]))
+                     for reader, reads in readers.items()}
+            for method in sheet.methods}
+
+
+def rates_table(rates: dict) -> str:
+    """An HTML table: one row per method, one column per reader (you first)."""
+    readers = list(next(iter(rates.values())))
+    head = "".join(f"<th>{html.escape(r if r == 'you' else r + ' judge')}</th>"
+                   for r in readers)
+    rows = "".join(f"<tr><td>{html.escape(method)}</td>"
+                   + "".join(f"<td>{row[r]:.0%}</td>" for r in readers) + "</tr>"
+                   for method, row in rates.items())
+    return f"<table class='quiz-rates'><tr><th>method</th>{head}</tr>{rows}</table>"
+
+
+def quiz(sheet: Sheet, judges: Mapping[str, Callable], columns: int = 10):
+    """The sheet as an ipywidgets panel: each image with a box for what you read,
+    then a Score button that shows your reading rate per method beside the judges'."""
+    import ipywidgets as widgets
+
+    from mnist_viz.explorer import figure_png, error_line
+    from mnist_viz.plots import plot_image_grid
+
+    boxes = [widgets.Text(placeholder="?", layout=widgets.Layout(width="64px"))
+             for _ in sheet.images]
+    cards = [widgets.VBox([widgets.HTML(f"<b>#{i + 1}</b>"),
+                           widgets.Image(value=figure_png(plot_image_grid(image[None], 1,
+                                                                          size=0.9)),
+                                         format="png", width=64), box])
+             for i, (image, box) in enumerate(zip(sheet.images, boxes))]
+    grid = widgets.GridBox(cards, layout=widgets.Layout(
+        grid_template_columns=f"repeat({columns}, 84px)"))
+    score = widgets.Button(description="Score", button_style="primary")
+    result = widgets.HTML()
+
+    def show(_button=None):
+        try:
+            result.value = rates_table(reading_rates(sheet, [b.value for b in boxes], judges))
+        except ValueError as err:
+            result.value = f"<pre>{html.escape(error_line(err), quote=False)}</pre>"
+
+    score.on_click(show)
+    return widgets.VBox([grid, score, result])
