@@ -3,8 +3,10 @@
 # stock "python3" kernel of that environment.
 #   make run      execute every notebook headless into build/ (notebooks + HTML),
 #                 with a progress bar; build/html/index.html links them all
-#   make test     nbval re-execution of every notebook, then the unit tests,
-#                 the browser tests and the installed-wheel test
+#   make test     lint, then nbval re-execution of every notebook, the unit
+#                 tests, the browser tests and the installed-wheel test
+#   make lint     ruff on the package, tests, tools and notebooks
+#   make check    lint and the quick unit tests (the loop while developing)
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
 #   make student  write each notebook's student edition (no answers, no check
@@ -23,7 +25,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # Kernels of this environment first, before any a user has installed elsewhere.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run execute test lab student bench dist figure clean
+.PHONY: setup run execute test lint check lab student bench dist figure clean
 
 setup: $(STAMP)
 
@@ -32,7 +34,6 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL)
 	touch $(STAMP)
 
@@ -44,9 +45,18 @@ execute: setup
 
 # The notebooks run first: notebook 01 trains and caches the tutorial's network,
 # which the later notebooks and the browser tests then load instead of training it.
-test: setup
+test: lint
 	$(PY) -m pytest $(NOTEBOOKS) tests --nbval --nbval-kernel-name $(KERNEL) \
 	    --nbval-sanitize-with notebooks/sanitize.cfg
+
+# Lint, import order and the notebooks' code (ruff, configured in pyproject.toml).
+lint: setup
+	$(PY) -m ruff check .
+
+# The quick loop while developing: lint and the unit tests that need no trained
+# network, browser, wheel or notebook run.
+check: lint
+	$(PY) -m pytest tests -m "not slow" -q
 
 student: setup
 	for nb in $(NOTEBOOKS); do \

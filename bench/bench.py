@@ -559,7 +559,8 @@ def main(argv=None) -> int:
     if "training" in wanted:
         print("1/6 training throughput ...", flush=True)
         rows, facts = training_throughput(data, args.iterations, args.repeats)
-        sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} iterations "
+        sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} "
+                     "iterations "
                  "per repeat)", "",
                      f"Roofline: a 2048×2048 float32 matmul runs at "
                      f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "

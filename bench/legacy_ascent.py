@@ -14,7 +14,6 @@ from mnist_viz import layers, transforms
 from mnist_viz._tf import keras, tf
 from mnist_viz.objectives import MEAN
 
-
 # The penalties as they were (tf.image.total_variation's own gradient), so the
 # "before" rows keep their cost when the package's penalties get faster.
 PENALTIES = {

@@ -22,73 +22,66 @@ One module per stage; a module imports only modules listed above it:
     quiz         you be the judge: read generated digits blind, beside the judges
     cli          python -m mnist_viz gallery | attribute
 
-The names below are the public interface the notebooks use.
+The names below are the public interface the notebooks use. Each is imported from
+its module on first use, so ``import mnist_viz`` is quick and ``python -m mnist_viz
+--help`` answers before TensorFlow loads.
 """
 
-from mnist_viz.data import (MNIST, MNISTDataError, MNISTMissingError, Split, img_shape,
-                            img_size, img_size_flat, load_mnist, num_channels, num_classes)
-from mnist_viz.model import (FAST_RECIPE, REFERENCE_RECIPE, Trainer, build_cnn,
-                             cached_model_path, classification_accuracy, default_model_path,
-                             load_model, load_or_train_cnn, load_or_train_reference,
-                             predict_classes, save_model,
-                             train_cnn, train_reference_cnn)
-from mnist_viz.layers import conv_layer_names, dense_layer_names
-from mnist_viz.objectives import (Objective, channel, custom, diversity, evaluate,
-                                  layer_objectives, logit, neuron, per_image, unit)
-from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, noise_images
-from mnist_viz.transforms import PENALTIES, random_affine
-from mnist_viz.ascent import (FOURIER, PLAIN, PLAIN_SHIFT_L1, REFERENCE, REGULARIZED,
-                              AscentHistory, AscentState, Callback, PrintProgress, PrintSteps,
-                              RecordFrames, Settings, Visualization, plain_shift_l1_settings,
-                              print_progress, regularized_settings, visualize, visualize_digits,
-                              visualize_layer)
-from mnist_viz.features import ascend, feature_objective, optimize_image, optimize_images
-from mnist_viz.robust import (AdversarialTrainer, ink_added, load_network, load_or_train_robust,
-                              mean_digit, neutral_starts, pgd_attack, robust_accuracy,
-                              train_robust_cnn)
-from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS, attribute, normalize_maps
-from mnist_viz.judges import (JUDGES, Judges, Verdict, Yardstick, clean_background, judge,
-                              load_judges, mean_scores, real_digit_yardstick, score_restarts,
-                              score_table, solid_ink)
-from mnist_viz.quiz import quiz, quiz_sheet, reading_rates
-from mnist_viz.plots import (plot_confusion_matrix, plot_example_errors, plot_flowchart,
-                             plot_arrays, plot_image, plot_image_grid, plot_images, plot_images10,
-                             plot_ascent_result, animate_ascent, save_gif)
+import importlib
 
+import mnist_viz._logs  # noqa: F401 (quiets TensorFlow's start-up lines)
 from mnist_viz._version import __version__
 
-__all__ = [
-    # data
-    "load_mnist", "MNIST", "Split", "MNISTDataError", "MNISTMissingError",
-    "img_size", "img_size_flat", "img_shape", "num_channels", "num_classes",
-    # model
-    "build_cnn", "Trainer", "predict_classes", "classification_accuracy",
-    "save_model", "load_model", "default_model_path", "cached_model_path",
-    "train_reference_cnn", "train_cnn",
-    "load_or_train_reference", "load_or_train_cnn", "FAST_RECIPE", "REFERENCE_RECIPE",
-    # layers, objectives, params, transforms
-    "conv_layer_names", "dense_layer_names", "Objective", "channel", "neuron", "unit", "logit",
-    "layer_objectives", "per_image", "diversity", "custom", "evaluate", "DEFAULT_SEED",
-    "PARAMETERIZATIONS", "noise_images", "PENALTIES", "random_affine",
-    # ascent
-    "Settings", "REGULARIZED", "REFERENCE", "FOURIER", "PLAIN", "PLAIN_SHIFT_L1",
-    "plain_shift_l1_settings", "Visualization", "AscentHistory",
-    "AscentState",
-    "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
-    "regularized_settings", "visualize", "visualize_layer", "visualize_digits",
-    # features (the tutorial's names)
-    "ascend", "optimize_image", "optimize_images", "feature_objective",
-    # robust
-    "pgd_attack", "robust_accuracy", "AdversarialTrainer", "train_robust_cnn",
-    "load_or_train_robust", "load_network", "mean_digit", "neutral_starts", "ink_added",
-    # attribution
-    "ATTRIBUTION_METHODS", "attribute", "normalize_maps",
-    # judges
-    "JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores", "score_restarts",
-    "score_table", "Yardstick", "real_digit_yardstick", "solid_ink", "clean_background",
-    # quiz
-    "quiz", "quiz_sheet", "reading_rates",
-    # plots
-    "plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays", "plot_example_errors",
-    "plot_confusion_matrix", "plot_flowchart", "plot_ascent_result", "animate_ascent", "save_gif",
-]
+# module -> the public names it gives the package (an alias as "name=original").
+_EXPORTS = {
+    "data": ["load_mnist", "MNIST", "Split", "MNISTDataError", "MNISTMissingError",
+             "img_size", "img_size_flat", "img_shape", "num_channels", "num_classes"],
+    "model": ["build_cnn", "Trainer", "predict_classes", "classification_accuracy",
+              "save_model", "load_model", "default_model_path", "cached_model_path",
+              "train_reference_cnn", "train_cnn", "load_or_train_reference",
+              "load_or_train_cnn", "FAST_RECIPE", "REFERENCE_RECIPE"],
+    "layers": ["conv_layer_names", "dense_layer_names"],
+    "objectives": ["Objective", "channel", "neuron", "unit", "logit", "layer_objectives",
+                   "per_image", "diversity", "custom", "evaluate"],
+    "params": ["DEFAULT_SEED", "PARAMETERIZATIONS", "noise_images", "mean_digit",
+               "neutral_starts"],
+    "transforms": ["PENALTIES", "random_affine"],
+    "ascent": ["Settings", "REGULARIZED", "REFERENCE", "FOURIER", "PLAIN", "PLAIN_SHIFT_L1",
+               "plain_shift_l1_settings", "Visualization", "AscentHistory", "AscentState",
+               "Callback", "PrintProgress", "PrintSteps", "RecordFrames", "print_progress",
+               "regularized_settings", "visualize", "visualize_layer", "visualize_digits"],
+    "features": ["ascend", "optimize_image", "optimize_images", "feature_objective"],
+    "robust": ["pgd_attack", "robust_accuracy", "AdversarialTrainer", "train_robust_cnn",
+               "load_or_train_robust", "load_network", "ink_added"],
+    "attribution": ["ATTRIBUTION_METHODS=METHODS", "attribute", "normalize_maps"],
+    "judges": ["JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores",
+               "score_restarts", "score_table", "Yardstick", "real_digit_yardstick",
+               "solid_ink", "clean_background"],
+    "quiz": ["quiz", "quiz_sheet", "reading_rates"],
+    "plots": ["plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays",
+              "plot_example_errors", "plot_confusion_matrix", "plot_flowchart",
+              "plot_ascent_result", "animate_ascent", "save_gif"],
+}
+_WHERE = {entry.split("=")[0]: (module, entry.split("=")[-1])
+          for module, entries in _EXPORTS.items() for entry in entries}
+_MODULES = ("paths", "data", "model", "layers", "objectives", "params", "transforms", "ascent",
+            "features", "robust", "attribution", "judges", "diagnostics", "exercises", "plots",
+            "explorer", "quiz", "cli")
+
+__all__ = [*_WHERE, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        module, original = _WHERE[name]
+        value = getattr(importlib.import_module(f"mnist_viz.{module}"), original)
+    elif name in _MODULES:
+        value = importlib.import_module(f"mnist_viz.{name}")
+    else:
+        raise AttributeError(f"module 'mnist_viz' has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_MODULES})

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import numbers
 
+# The one default seed of every ascent, attack and shuffle in the package.
+DEFAULT_SEED = 0
+
 
 def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
     """A whole number in [minimum, maximum] (no upper bound when ``maximum`` is None)."""

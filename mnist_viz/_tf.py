@@ -2,9 +2,10 @@
 
 TensorFlow's C++ side writes start-up messages ("oneDNN custom operations are
 on", "could not find cuda drivers") straight to file descriptor 2, where a
-notebook shows them in red under the first cell. They are silenced only while
-TensorFlow is imported, and only when TF_CPP_MIN_LOG_LEVEL is unset: a user who
-sets it (to 0 to see everything, say) gets TensorFlow's messages untouched.
+notebook shows them in red under the first cell. Some come before TensorFlow reads
+TF_CPP_MIN_LOG_LEVEL, so setting it does not hide them. They are silenced while
+TensorFlow is imported (and only then), unless the user sets TF_CPP_MIN_LOG_LEVEL
+to 0, asking to see everything.
 """
 
 import contextlib
@@ -12,13 +13,7 @@ import logging
 import os
 import sys
 
-# The level this package sets is marked, so that a child process (which inherits
-# both variables) does not mistake it for the user's own choice.
-_QUIET_MARK = "MNIST_VIZ_QUIET_TF_LEVEL"
-_level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
-_USER_CHOSE_LOG_LEVEL = _level is not None and _level != os.environ.get(_QUIET_MARK)
-if not _USER_CHOSE_LOG_LEVEL:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ[_QUIET_MARK] = "3"
+from mnist_viz._logs import SHOW_ALL
 
 
 @contextlib.contextmanager
@@ -38,7 +33,7 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-if _USER_CHOSE_LOG_LEVEL or ("tensorflow" in sys.modules and "keras" in sys.modules):
+if SHOW_ALL or ("tensorflow" in sys.modules and "keras" in sys.modules):
     import keras
     import tensorflow as tf
 else:

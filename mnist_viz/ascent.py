@@ -28,15 +28,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mnist_viz._checks import (MAX_SEED, check_int, check_non_negative_float,
-                               check_positive_int, check_seed)
+from mnist_viz._checks import (
+    MAX_SEED,
+    check_int,
+    check_non_negative_float,
+    check_positive_int,
+    check_seed,
+)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_shape, img_size_flat, num_classes
-from mnist_viz.layers import (check_linear_layers, conv_layer_names, output_layer_name,
-                              resolve_layer)
+from mnist_viz.layers import check_linear_layers, conv_layer_names, output_layer_name, resolve_layer
 from mnist_viz.objectives import LayerOutputs, Objective, layer_objectives, per_image
-from mnist_viz.params import (DEFAULT_SEED, PARAMETERIZATIONS, STARTS, parameterization,
-                              start_images)
+from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, STARTS, parameterization, start_images
 from mnist_viz.transforms import PENALTIES, blur, random_affine
 
 UPDATE_RULES = ("adam", "std", "l2")

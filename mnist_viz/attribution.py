@@ -28,12 +28,22 @@ from scipy.ndimage import maximum_filter
 from scipy.special import softmax
 from scipy.stats import rankdata
 
-from mnist_viz._checks import (check_non_negative_int, check_positive_float, check_positive_int,
-                               check_seed)
+from mnist_viz._checks import (
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_classes, check_images, img_shape, img_size_flat
-from mnist_viz.layers import (conv_layer_names, dense_layer_names, layer_model,
-                              output_layer_name, relu_layer_name, resolve_layer)
+from mnist_viz.layers import (
+    conv_layer_names,
+    dense_layer_names,
+    layer_model,
+    output_layer_name,
+    relu_layer_name,
+    resolve_layer,
+)
 from mnist_viz.params import DEFAULT_SEED
 
 METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients", "gradcam",

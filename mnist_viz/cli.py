@@ -4,43 +4,45 @@ writes the images that one layer's features like; ``python -m mnist_viz attribut
 
 Bad arguments end in a one-line message on stderr and exit status 2, never a
 traceback; the checks run before any data is read or any network is touched.
-(TensorFlow itself is imported with the package, as ``python -m`` loads it first.)
+The package's modules (and TensorFlow) are imported only after that.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from mnist_viz._checks import MAX_SEED
+from mnist_viz._checks import DEFAULT_SEED, MAX_SEED
 from mnist_viz._files import atomic_write
-from mnist_viz.attribution import METHODS as ATTRIBUTION_METHODS
-from mnist_viz.attribution import attribute, normalize_maps
-from mnist_viz.ascent import (PLAIN, REFERENCE, PrintProgress, plain_shift_l1_settings,
-                              regularized_settings, visualize)
-from mnist_viz.data import load_mnist
-from mnist_viz.judges import judge, load_judges
-from mnist_viz.model import classification_accuracy, predict_classes
-from mnist_viz.objectives import layer_objectives
-from mnist_viz.params import DEFAULT_SEED
-from mnist_viz.plots import plot_image_grid
-from mnist_viz.robust import NETWORKS, TEST_EPSILON, load_network, robust_accuracy
 
+# The command line answers --help and bad arguments before TensorFlow loads, so
+# the package's modules are imported only once the arguments are checked; these
+# names match theirs (a test checks that they do).
+ATTRIBUTION_METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients",
+                       "gradcam", "occlusion")
+NETWORKS = ("standard", "robust")
+GALLERY_METHODS = ("reference", "regularized", "plain", "plain-shift-l1")
+TEST_EPSILON = 0.3
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
 # summary.json's robust accuracy: PGD-20 at TEST_EPSILON on these many test digits.
 ROBUST_CHECK_DIGITS = 1000
-# Each method's settings for a network and a layer.
-METHOD_SETTINGS = {"reference": lambda model, layer: REFERENCE,
-                   "regularized": regularized_settings,
-                   "plain": lambda model, layer: PLAIN.replace(start="mean digit"),
-                   "plain-shift-l1": plain_shift_l1_settings}
+
+
+def method_settings(method: str, model, layer: str):
+    """A gallery method's settings for ``layer`` of ``model``."""
+    from mnist_viz import ascent
+
+    if method == "reference":
+        return ascent.REFERENCE
+    if method == "plain":
+        return ascent.PLAIN.replace(start="mean digit")
+    if method == "plain-shift-l1":
+        return ascent.plain_shift_l1_settings(model, layer)
+    return ascent.regularized_settings(model, layer)
 GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
 
 DESCRIPTION = """\
@@ -168,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--network", default="standard", choices=NETWORKS,
                          help="standard: the tutorial's network; robust: the same network "
                               "adversarially trained (default: %(default)s)")
-    gallery.add_argument("--method", default="regularized", choices=list(METHOD_SETTINGS),
+    gallery.add_argument("--method", default="regularized", choices=GALLERY_METHODS,
                          help="reference: the tutorial's 30 steps of gradient / std from "
                               "grey noise; regularized: 200 Adam steps with jitter, scale, "
                               "rotation, total variation, L1 and blur; plain: 100 steps of "
@@ -248,10 +250,20 @@ def write_gallery(layer: str, method: str, seed: int, out: Path,
                   network: str = "standard") -> dict:
     """Optimise the images for ``layer`` of ``network`` with ``method`` and write
     the three files."""
+    import numpy as np
+
+    from mnist_viz.ascent import PrintProgress, visualize
+    from mnist_viz.data import load_mnist
+    from mnist_viz.judges import judge, load_judges
+    from mnist_viz.model import classification_accuracy
+    from mnist_viz.objectives import layer_objectives
+    from mnist_viz.plots import plot_image_grid
+    from mnist_viz.robust import load_network, robust_accuracy
+
     started = time.perf_counter()
     data = load_mnist()
     model = load_network(data, network)
-    settings = METHOD_SETTINGS[method](model, layer)
+    settings = method_settings(method, model, layer)
     objectives = layer_objectives(model, layer, contrast=settings.contrast)
     n = len(objectives)
     print(f"Layer {layer} of the {network} network: optimising {n} images together, "
@@ -310,6 +322,14 @@ def write_attribution(method: str, digits: int, target: str | int, out: Path,
                       network: str = "standard", layer: str | None = None,
                       seed: int = DEFAULT_SEED) -> dict:
     """Maps by ``method`` for the first ``digits`` test digits, and the three files."""
+    import numpy as np
+
+    from mnist_viz.attribution import attribute, normalize_maps
+    from mnist_viz.data import load_mnist
+    from mnist_viz.model import predict_classes
+    from mnist_viz.plots import plot_image_grid
+    from mnist_viz.robust import load_network
+
     started = time.perf_counter()
     data = load_mnist()
     model = load_network(data, network)

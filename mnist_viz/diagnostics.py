@@ -7,9 +7,9 @@ counts that a reader can check.
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Sequence
+
+import numpy as np
 
 from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras, tf
@@ -62,7 +62,8 @@ def correlated_pairs(vectors, threshold: float = 0.9) -> list[tuple[int, int, fl
     corr = correlation_matrix(vectors)
     i, j = np.triu_indices(len(corr), k=1)
     keep = corr[i, j] > threshold
-    return [(int(a), int(b), round(float(r), 3)) for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
+    return [(int(a), int(b), round(float(r), 3))
+            for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
 
 
 def near_duplicate_pairs(images, tolerance: float = 0.05) -> list[tuple[int, int, float]]:
@@ -190,7 +191,8 @@ def seed_table(accuracies: dict, baseline, parameters: dict | None = None) -> st
                          f"{list(accuracies)}.")
     seeds = len(accuracies[baseline])
     header = ["network", *(["parameters"] if parameters else []),
-              f"test accuracy, mean ± sd over {seeds} seeds", f"differs from {baseline} beyond noise"]
+              f"test accuracy, mean ± sd over {seeds} seeds",
+              f"differs from {baseline} beyond noise"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     base_mean = mean_and_sd(accuracies[baseline])[0]
     for label, values in accuracies.items():

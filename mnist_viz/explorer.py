@@ -15,8 +15,13 @@ from matplotlib.figure import Figure
 from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
 from mnist_viz.ascent import regularized_settings, visualize
-from mnist_viz.layers import (LOGITS, conv_layer_names, dense_layer_names, num_features,
-                              resolve_layer)
+from mnist_viz.layers import (
+    LOGITS,
+    conv_layer_names,
+    dense_layer_names,
+    num_features,
+    resolve_layer,
+)
 from mnist_viz.objectives import layer_objectives
 from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_ascent_result

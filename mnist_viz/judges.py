@@ -31,17 +31,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import binary_dilation
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from scipy.ndimage import binary_dilation
 from sklearn.neighbors import NearestNeighbors
 
 from mnist_viz._tf import keras, tf
-from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
-                            num_classes)
+from mnist_viz.data import MNIST, Split, check_classes, check_images, img_size_flat, num_classes
 from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
-from mnist_viz.robust import (BLOB_INK, BLOB_SHARPNESS, BLOB_SIGMA, ROBUST_JUDGE_RECIPE,
-                              train_robust_cnn)
+from mnist_viz.robust import (
+    BLOB_INK,
+    BLOB_SHARPNESS,
+    BLOB_SIGMA,
+    ROBUST_JUDGE_RECIPE,
+    train_robust_cnn,
+)
 
 # A judge must not share the generator's architecture or seed: the tutorial's
 # network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.

@@ -17,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_viz._checks import (check_non_negative_int, check_positive_float,
-                               check_positive_int, check_seed)
+from mnist_viz._checks import (
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
 from mnist_viz._files import atomic_write
 from mnist_viz._tf import keras, tf
 from mnist_viz._version import __version__
-from mnist_viz.data import (Split, check_images, img_shape, img_size_flat, num_channels,
-                            num_classes)
+from mnist_viz.data import Split, check_images, img_shape, img_size_flat, num_channels, num_classes
 from mnist_viz.paths import CACHE_ENV_VAR, models_dir, writable_folder
 
 OUTPUT_LAYER = "layer_fc_out"

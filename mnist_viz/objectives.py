@@ -26,9 +26,18 @@ import numpy as np
 from mnist_viz._checks import check_int, check_non_negative_float
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_size_flat
-from mnist_viz.layers import (ascent_model, check_features, conv_layer_names,
-                              dense_layer_names, input_layer_name, layer_shape, num_features,
-                              output_layer_name, relu_layer_name, resolve_layer)
+from mnist_viz.layers import (
+    ascent_model,
+    check_features,
+    conv_layer_names,
+    dense_layer_names,
+    input_layer_name,
+    layer_shape,
+    num_features,
+    output_layer_name,
+    relu_layer_name,
+    resolve_layer,
+)
 
 
 class LayerOutputs:

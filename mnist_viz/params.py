@@ -14,17 +14,15 @@ parameters valid after a step. A new one is a class and an entry in
 
 from __future__ import annotations
 
-import numpy as np
-
 import functools
 
-from mnist_viz._checks import check_positive_int, check_seed
+import numpy as np
+
+from mnist_viz._checks import DEFAULT_SEED, check_positive_int, check_seed
 from mnist_viz._tf import tf
 from mnist_viz.data import MNIST, check_images, img_shape, img_size, load_mnist
 
 STARTS = ("blank", "noise", "mean digit")
-# The one default seed of every ascent (start images and random transforms).
-DEFAULT_SEED = 0
 
 
 def noise_images(n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:

@@ -91,7 +91,7 @@ def quiz(sheet: Sheet, judges: Mapping[str, Callable], columns: int = 10):
     then a Score button that shows your reading rate per method beside the judges'."""
     import ipywidgets as widgets
 
-    from mnist_viz.explorer import figure_png, error_line
+    from mnist_viz.explorer import error_line, figure_png
     from mnist_viz.plots import plot_image_grid
 
     boxes = [widgets.Text(placeholder="?", layout=widgets.Layout(width="64px"))

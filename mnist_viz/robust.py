@@ -29,14 +29,27 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_viz._checks import (MAX_SEED, check_int, check_positive_float,
-                               check_positive_int, check_seed)
+from mnist_viz._checks import (
+    MAX_SEED,
+    check_int,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
 from mnist_viz._tf import keras, tf
-from mnist_viz.data import (MNIST, Split, check_classes, check_images, img_size_flat,
-                            num_classes)
-from mnist_viz.model import (REFERENCE_ARCHITECTURE, REFERENCE_SEED, Trainer, build_cnn,
-                             cached_model_path, check_recipe, load_or_train,
-                             load_or_train_reference, predict_classes, recipe_trainer)
+from mnist_viz.data import MNIST, Split, check_classes, check_images, img_size_flat, num_classes
+from mnist_viz.model import (
+    REFERENCE_ARCHITECTURE,
+    REFERENCE_SEED,
+    Trainer,
+    build_cnn,
+    cached_model_path,
+    check_recipe,
+    load_or_train,
+    load_or_train_reference,
+    predict_classes,
+    recipe_trainer,
+)
 from mnist_viz.params import DEFAULT_SEED, mean_digit, neutral_starts  # noqa: F401 (re-exported)
 
 # Fast adversarial training (Wong et al., 2020) on MNIST: FGSM from a random
@@ -206,7 +219,8 @@ class AdversarialTrainer(Trainer):
         seed = tf.stack([tf.constant(self.seed, tf.int64),
                          tf.cast(self.optimizer.iterations.value, tf.int64)])
         if self.no_digits:
-            blobs = no_digit_blobs(self.no_digits, tf.random.experimental.stateless_fold_in(seed, 1))
+            blob_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+            blobs = no_digit_blobs(self.no_digits, blob_seed)
             images = tf.concat([images, blobs], axis=0)
             labels = tf.concat([labels, tf.fill((self.no_digits, num_classes), 1 / num_classes)],
                                axis=0)

@@ -1,4 +1,5 @@
-"""The ascent engine and its pieces: each objective, transform, penalty, update rule and callback."""
+"""The ascent engine and its pieces: each objective, transform, penalty, update rule
+and callback."""
 
 import math
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import ascent as vz, objectives as ob, params, transforms as tr
+from mnist_viz import ascent as vz
+from mnist_viz import objectives as ob
+from mnist_viz import params
+from mnist_viz import transforms as tr
 from mnist_viz._tf import keras, tf
 
 PLAIN = vz.Settings(steps=20, jitter=0.0, scale=0.0, rotation=0.0, tv=0.0, l1=0.0,

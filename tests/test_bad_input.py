@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli, data as mnist_data, paths
+from mnist_viz import cli, paths
+from mnist_viz import data as mnist_data
 from mnist_viz._tf import keras
 
 SHIPPED = paths.default_data_dir()
@@ -135,7 +136,8 @@ CASES = [
     ("attribution target out of range", lambda m, t: mv.attribute(m, TEN[:2], [3, 10]),
      ValueError, "from 3 to 10", "class numbers in 0-9"),
     ("zero SmoothGrad samples", lambda m, t: mv.attribute(
-        m, TEN, np.arange(10), "smoothgrad", samples=0), ValueError, "got 0", "samples must be >= 1"),
+        m, TEN, np.arange(10), "smoothgrad", samples=0), ValueError, "got 0",
+        "samples must be >= 1"),
     ("integrated gradients with 2 baselines for 3 images", lambda m, t: mv.attribute(
         m, TEN[:3], [0, 1, 2], "integrated_gradients", baseline=TEN[:2]),
      ValueError, "got 2", "one image or one per image (3)"),
@@ -232,7 +234,8 @@ CLI_CASES = [
                                                   "--digits", "10001", "--out", "OUT"],
      "--digits 10001", "from 1 to 10000"),
     ("attribute: class 10", ["attribute", "--method", "saliency", "--digits", "5", "--target",
-                             "10", "--out", "OUT"], "--target '10'", "predicted, true or a class from 0 to 9"),
+                             "10", "--out", "OUT"], "--target '10'",
+     "predicted, true or a class from 0 to 9"),
     ("attribute: Grad-CAM on a dense layer", ["attribute", "--method", "gradcam", "--layer",
                                               "layer_fc1", "--digits", "5", "--out", "OUT"],
      "layer_fc1 is a dense layer", "Use --layer layer_conv1 or layer_conv2"),

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # see make check
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build"
 REQUIRE_ENV = "MNIST_VIZ_REQUIRE_BROWSER"

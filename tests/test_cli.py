@@ -135,3 +135,25 @@ def test_module_help_and_errors_from_a_real_process():
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
+
+
+def test_help_and_bad_arguments_answer_before_tensorflow_loads():
+    code = ("import sys\nfrom mnist_viz import cli\n"
+            "for argv in (['--help'], ['gallery', '--help'], ['gallery', '--layer', 'x']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "False False", done.stderr[-500:]
+
+
+def test_the_command_lines_names_match_the_package():
+    from mnist_viz import attribution, robust
+
+    assert cli.ATTRIBUTION_METHODS == attribution.METHODS
+    assert cli.NETWORKS == robust.NETWORKS and cli.TEST_EPSILON == robust.TEST_EPSILON
+    assert cli.DEFAULT_SEED == mv.DEFAULT_SEED
+    model = mv.build_cnn(seed=0)
+    assert cli.method_settings("plain-shift-l1", model, "layer_fc1") == \
+        mv.ascent.PLAIN_SHIFT_L1_DENSE
+    assert cli.method_settings("regularized", model, "logits") == mv.REGULARIZED
+    assert cli.method_settings("reference", model, "logits") == mv.REFERENCE

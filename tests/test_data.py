@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from local_http import serving
+
 from mnist_viz import data, paths
 from mnist_viz.data import IdxFile, MNISTDataError, MNISTMissingError, Split
 
@@ -153,7 +153,8 @@ def test_env_var_overrides_default(tmp_path, monkeypatch):
     assert data.resolve_data_dir() == tmp_path
     assert data.resolve_data_dir(tmp_path / "other") == tmp_path / "other"
     monkeypatch.delenv(data.DATA_ENV_VAR)
-    assert data.resolve_data_dir() == paths.default_data_dir() == paths.checkout_root() / "data" / "MNIST"
+    shipped = paths.checkout_root() / "data" / "MNIST"
+    assert data.resolve_data_dir() == paths.default_data_dir() == shipped
 
 
 def test_missing_file_without_download_says_where(tmp_path):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import ascent, explorer, objectives as ob, params, transforms
+from mnist_viz import ascent, explorer, params, transforms
+from mnist_viz import objectives as ob
 from mnist_viz._tf import keras, tf
 
 PACKAGE = Path(mv.__file__).resolve().parent
@@ -386,7 +387,7 @@ def test_a_layer_without_its_relu_layer_is_named_with_the_fix():
 
 # -- the layout ---------------------------------------------------------------------------
 
-ORDER = ["_version", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
+ORDER = ["_version", "_logs", "_checks", "_files", "_tf", "paths", "data", "model", "layers",
          "objectives", "params", "transforms", "ascent", "features", "robust", "attribution",
          "judges",
          "diagnostics", "exercises", "plots", "explorer", "quiz", "cli", "__init__", "__main__"]

@@ -105,7 +105,8 @@ def test_dense_layers_can_be_targeted(trained_model):
                               show_progress=False, start=start)
     assert (mv.feature_objective(trained_model, "layer_fc1", 7, image[None])[0]
             > mv.feature_objective(trained_model, "layer_fc1", 7, start)[0])
-    with pytest.raises(ValueError, match=r"layer_fc1, which has 128 features: valid indices are 0..127"):
+    with pytest.raises(ValueError,
+                       match=r"layer_fc1, which has 128 features: valid indices are 0..127"):
         mv.optimize_image(trained_model, "layer_fc1", 128, show_progress=False)
 
 

@@ -114,7 +114,8 @@ def test_the_robust_judge_cache_key_follows_its_blobs(monkeypatch):
     assert rc.robust_judge_model_path() != key  # retuned blobs: not the cached judge
     monkeypatch.undo()
     assert rc.robust_judge_model_path() == key
-    monkeypatch.setattr(rc, "ROBUST_JUDGE_RECIPE", {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2})
+    monkeypatch.setattr(rc, "ROBUST_JUDGE_RECIPE",
+                        {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2})
     assert rc.robust_judge_model_path() != key
 
 

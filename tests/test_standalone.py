@@ -19,10 +19,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from local_http import serving
 from nbclient import NotebookClient
 
-from local_http import serving
 from mnist_viz import data, paths
+
+pytestmark = pytest.mark.slow  # see make check
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "01_visual_analysis_mnist.ipynb"

@@ -63,6 +63,7 @@ def test_outputs_cleared(pair):
             assert cell.outputs == [] and cell.execution_count is None
 
 
+@pytest.mark.slow
 def test_a_blank_edition_runs_top_to_bottom_and_every_self_check_says_not_answered_yet(pair):
     """As a student first opens it: no answer written, every cell run in order.
     No cell raises, and each exercise's self-check says it is not answered yet."""
