@@ -57,7 +57,7 @@ _EXPORTS = {
     "judges": ["JUDGES", "Judges", "Verdict", "load_judges", "judge", "mean_scores",
                "score_restarts", "score_table", "Yardstick", "real_digit_yardstick",
                "solid_ink", "clean_background"],
-    "quiz": ["quiz", "quiz_sheet", "reading_rates"],
+    "quiz": ["you_be_the_judge", "quiz_sheet", "reading_rates"],
     "plots": ["plot_images", "plot_images10", "plot_image", "plot_image_grid", "plot_arrays",
               "plot_example_errors", "plot_confusion_matrix", "plot_flowchart",
               "plot_ascent_result", "animate_ascent", "save_gif"],

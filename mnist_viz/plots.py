@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -93,6 +95,10 @@ def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()
+    if signed:  # what the colours mean, for every panel (each scaled to its own largest value)
+        bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), "RdBu"), ax=axes, ticks=[-1, 0, 1],
+                           shrink=0.8, pad=0.02)
+        bar.set_ticklabels(["most negative", "0", "most positive"])
     return fig
 
 

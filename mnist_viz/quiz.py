@@ -2,7 +2,7 @@
 
 :func:`quiz_sheet` shuffles the images of several methods into one unlabelled
 sheet; :func:`reading_rates` scores a student's answers, method by method, beside
-each judge's reading of the same images; :func:`quiz` wires both to ipywidgets (a
+each judge's reading of the same images; :func:`you_be_the_judge` wires both to ipywidgets (a
 box under every image, a Score button, the table). An answer is a digit; a blank
 or ``?`` counts as unread.
 """
@@ -86,7 +86,7 @@ def rates_table(rates: dict) -> str:
     return f"<table class='quiz-rates'><tr><th>method</th>{head}</tr>{rows}</table>"
 
 
-def quiz(sheet: Sheet, judges: Mapping[str, Callable], columns: int = 10):
+def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int = 10):
     """The sheet as an ipywidgets panel: each image with a box for what you read,
     then a Score button that shows your reading rate per method beside the judges'."""
     import ipywidgets as widgets

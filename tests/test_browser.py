@@ -69,7 +69,7 @@ QUIZ_CELLS = [
     "data = mv.load_mnist()\n"
     "sheet = quiz.quiz_sheet({'real digits': (data.test.images[:6], data.test.cls[:6]),\n"
     "                         'noise': (mv.noise_images(4, seed=0), np.arange(4))}, seed=0)",
-    "quiz.quiz(sheet, {'stand-in': lambda images: np.zeros(len(images), int)})",
+    "quiz.you_be_the_judge(sheet, {'stand-in': lambda images: np.zeros(len(images), int)})",
 ]
 
 

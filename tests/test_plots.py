@@ -123,6 +123,11 @@ def test_plot_arrays_draws_small_signed_and_unsigned_arrays():
     assert shown[1].images[0].get_clim() == (0, 2.0)
     signed = mv.plot_arrays(np.array([[[-1.0, 0.5]]]), ncols=1, signed=True)
     assert signed.axes[0].images[0].get_clim() == (-1.0, 1.0)
+    bars = [ax for ax in signed.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1  # a signed figure says what its colours mean
+    assert [t.get_text() for t in bars[0].get_yticklabels()] == ["most negative", "0",
+                                                                 "most positive"]
+    assert not [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     with pytest.raises(ValueError, match="finite stack of 2-D arrays"):
         mv.plot_arrays(np.zeros((5, 5)), ncols=1)
 

@@ -62,7 +62,8 @@ def test_the_table_has_a_row_per_method_and_you_first():
 
 def test_the_panel_has_a_box_per_image_and_a_score_button():
     sheet = quiz.quiz_sheet(_sets(), seed=0)
-    panel = quiz.quiz(sheet, {"always 1": lambda images: np.ones(len(images), int)}, columns=5)
+    always_one = {"always 1": lambda images: np.ones(len(images), int)}
+    panel = quiz.you_be_the_judge(sheet, always_one, columns=5)
     grid, button, result = panel.children
     boxes = [card.children[-1] for card in grid.children]
     assert len(boxes) == 5 and button.description == "Score"
