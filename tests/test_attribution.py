@@ -268,6 +268,6 @@ def test_top_examples_of_a_dense_unit_are_whole_digits(trained_model, mnist):
     images = mnist.test.images[:30]
     digits, responses = attribution.top_examples(trained_model, "layer_fc1", images, 0, count=3)
     assert digits.shape == (3, 28, 28)
-    responses = attribution.feature_responses(trained_model, "layer_fc1", images)[:, 0]
-    expected = np.sort(responses)[::-1][:3]
+    every_response = attribution.feature_responses(trained_model, "layer_fc1", images)[:, 0]
+    expected = np.sort(every_response)[::-1][:3]
     np.testing.assert_allclose(responses, expected)

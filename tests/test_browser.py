@@ -33,6 +33,8 @@ SCREENSHOTS = ROOT / "build"
 REQUIRE_ENV = "MNIST_VIZ_REQUIRE_BROWSER"
 INSTALL_HINT = "install Debian's Chromium with `apt-get install chromium`"
 STEP_MS = 60_000          # one ordinary browser step
+# The code cells of the notebook in view (JupyterLab may restore another tab behind it).
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell"
 FIRST_IMAGE_MS = 300_000  # the first cell may train the tutorial's network
 
 # The cells of notebook 03 that show the explorer, and one that breaks it on purpose.
@@ -139,8 +141,10 @@ def lab(tmp_path_factory):
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for_server(f"{base}/api/status?token={token}", process)
-        yield {"url": f"{base}/lab/tree/explorer.ipynb?token={token}",
-               "quiz_url": f"{base}/lab/tree/quiz.ipynb?token={token}",
+        # "reset": a fresh workspace, so a page shows only its own notebook, not the tabs
+        # an earlier test left open.
+        yield {"url": f"{base}/lab/tree/explorer.ipynb?token={token}&reset",
+               "quiz_url": f"{base}/lab/tree/quiz.ipynb?token={token}&reset",
                "chromium": chromium, "log": home / "jupyterlab.log"}
     finally:
         if process.poll() is None:
@@ -198,7 +202,7 @@ def _wait_until_idle(page, timeout: float = STEP_MS) -> None:
 def _run_cell(page, index: int, timeout: float = STEP_MS) -> None:
     """Select code cell ``index``, run it with Shift+Enter as a student would, and
     wait until its prompt shows that it ran."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    cell = page.locator(CELLS).nth(index)
     cell.locator(".jp-InputPrompt").click()
     page.keyboard.press("Shift+Enter")
     page.wait_for_function("p => /\\[\\d+\\]/.test(p.textContent)",
@@ -235,11 +239,11 @@ def _assert_drawn(src: str) -> None:
 
 
 def test_explorer_run_shows_an_image_then_follows_the_layer(page, capsys):
-    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+    page.locator(CELLS).first.wait_for()
     _wait_until_idle(page)
     _run_cell(page, 0, timeout=FIRST_IMAGE_MS)  # may train the tutorial's network
     _run_cell(page, 1)
-    panel = page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(".widget-vbox").first
+    panel = page.locator(CELLS).nth(1).locator(".widget-vbox").first
     run = panel.locator("button", has_text="Run")
     run.wait_for()
     output = panel.locator(".widget-output")
@@ -296,11 +300,11 @@ def test_you_be_the_judge_scores_what_the_student_typed(quiz_page):
     images marked ?), press Score: the table gives the rates those answers give."""
     page = quiz_page
     sheet = _quiz_sheet()
-    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+    page.locator(CELLS).first.filter(has_text="quiz_sheet").wait_for()
     _wait_until_idle(page)
     _run_cell(page, 0)
     _run_cell(page, 1)
-    panel = page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(".widget-vbox").first
+    panel = page.locator(CELLS).nth(1).locator(".widget-vbox").first
     boxes = panel.locator(".widget-text input")
     boxes.nth(len(sheet.intended) - 1).wait_for()
     assert boxes.count() == len(sheet.intended) == 10
