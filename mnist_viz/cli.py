@@ -30,6 +30,7 @@ TEST_EPSILON = 0.3
 LAYERS = ("layer_conv1", "layer_conv2", "layer_fc1", "logits")
 # summary.json's robust accuracy: PGD-20 at TEST_EPSILON on these many test digits.
 ROBUST_CHECK_DIGITS = 1000
+GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
 
 
 def method_settings(method: str, model, layer: str):
@@ -43,7 +44,7 @@ def method_settings(method: str, model, layer: str):
     if method == "plain-shift-l1":
         return ascent.plain_shift_l1_settings(model, layer)
     return ascent.regularized_settings(model, layer)
-GRID_COLUMNS = {"layer_conv1": 8, "layer_conv2": 9, "layer_fc1": 16, "logits": 10}
+
 
 DESCRIPTION = """\
 mnist-viz: train a small CNN on MNIST, then find the images it likes to see.

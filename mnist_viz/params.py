@@ -64,7 +64,7 @@ def start_images(n: int, start: str, seed: int | None) -> np.ndarray:
     if start == "noise":
         return noise_images(n, seed)
     if start == "mean digit":
-        return neutral_starts(_mean_training_digit(), n, seed=seed).reshape(n, *img_shape)
+        return neutral_starts(_mean_training_digit(), n, seed=seed)
     return np.zeros((n, *img_shape), np.float32)
 
 

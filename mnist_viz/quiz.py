@@ -69,10 +69,10 @@ def reading_rates(sheet: Sheet, answers: Sequence[str],
     yours = np.array([-1 if (a := parse_answer(text)) is None else a for text in answers])
     readers = {"you": yours, **{name: np.asarray(read(sheet.images.reshape(-1, img_size_flat)))
                                 for name, read in judges.items()}}
-    return {method: {reader: float(np.mean(reads[sheet.method == method]
-                                           == sheet.intended[sheet.method == method]))
+    masks = {method: sheet.method == method for method in sheet.methods}
+    return {method: {reader: float(np.mean(reads[mask] == sheet.intended[mask]))
                      for reader, reads in readers.items()}
-            for method in sheet.methods}
+            for method, mask in masks.items()}
 
 
 def rates_table(rates: dict) -> str:
