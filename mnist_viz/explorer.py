@@ -26,6 +26,10 @@ from mnist_viz.objectives import layer_objectives
 from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_ascent_result
 
+STATIC_EXPLORER = (
+    "<p><em>The explorer runs in a live notebook: open this notebook in Jupyter, run it, then "
+    "pick a layer and a feature, set the priors' strengths and press <b>Run</b>.</em></p>")
+
 
 def layer_choices(model: keras.Model) -> list[str]:
     """The layers a student can pick: conv and dense layers, the output as 'logits'."""
@@ -54,6 +58,18 @@ def figure_png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return buffer.getvalue()
+
+
+def with_page_view(panel, page_html: str):
+    """``panel`` with ``page_html`` as its rendering where no kernel runs it (a book
+    page, an HTML export): Jupyter shows the live widget, a static page the HTML."""
+    live_bundle = panel._repr_mimebundle_
+
+    def bundle(**kwargs):
+        return {**live_bundle(**kwargs), "text/html": page_html}
+
+    panel._repr_mimebundle_ = bundle
+    return panel
 
 
 def error_line(err: BaseException) -> str:
@@ -111,4 +127,4 @@ def explorer(model: keras.Model):
 
     controls["layer"].observe(follow_layer, names="value")
     run.on_click(show)
-    return widgets.VBox([*controls.values(), run, output])
+    return with_page_view(widgets.VBox([*controls.values(), run, output]), STATIC_EXPLORER)

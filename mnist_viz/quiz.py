@@ -9,6 +9,7 @@ or ``?`` counts as unread.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 from collections.abc import Callable, Mapping, Sequence
@@ -91,15 +92,12 @@ def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int 
     then a Score button that shows your reading rate per method beside the judges'."""
     import ipywidgets as widgets
 
-    from mnist_viz.explorer import error_line, figure_png
-    from mnist_viz.plots import plot_image_grid
+    from mnist_viz.explorer import error_line, with_page_view
 
     boxes = [widgets.Text(placeholder="?", layout=widgets.Layout(width="64px"))
              for _ in sheet.images]
     cards = [widgets.VBox([widgets.HTML(f"<b>#{i + 1}</b>"),
-                           widgets.Image(value=figure_png(plot_image_grid(image[None], 1,
-                                                                          size=0.9)),
-                                         format="png", width=64), box])
+                           widgets.Image(value=_image_png(image), format="png", width=64), box])
              for i, (image, box) in enumerate(zip(sheet.images, boxes))]
     grid = widgets.GridBox(cards, layout=widgets.Layout(
         grid_template_columns=f"repeat({columns}, 84px)"))
@@ -113,4 +111,27 @@ def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int 
             result.value = f"<pre>{html.escape(error_line(err), quote=False)}</pre>"
 
     score.on_click(show)
-    return widgets.VBox([grid, score, result])
+    return with_page_view(widgets.VBox([grid, score, result]), static_sheet(sheet, columns))
+
+
+def static_sheet(sheet: Sheet, columns: int = 10) -> str:
+    """The sheet as HTML for a page without a kernel: the numbered images, to read
+    on paper, and how to score them in a live notebook."""
+    cells = []
+    for i, image in enumerate(sheet.images):
+        png = base64.b64encode(_image_png(image)).decode()
+        cells.append(f"<td style='text-align:center'><b>#{i + 1}</b><br><img width='64' "
+                     f"alt='image {i + 1}' src='data:image/png;base64,{png}'></td>")
+    rows = ["".join(cells[start:start + columns]) for start in range(0, len(cells), columns)]
+    return ("<table class='quiz-sheet'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"
+            "<p><em>Write down what you read in each image (a digit, or ? where you read "
+            "none). To score your reading beside the judges', run this notebook in Jupyter: a "
+            "box under each image takes your answer and <b>Score</b> shows the rates.</em></p>")
+
+
+def _image_png(image: np.ndarray) -> bytes:
+    """One image of the sheet as a small PNG."""
+    from mnist_viz.explorer import figure_png
+    from mnist_viz.plots import plot_image_grid
+
+    return figure_png(plot_image_grid(image[None], 1, size=0.9))

@@ -96,3 +96,10 @@ def test_an_error_in_the_panel_is_one_line_and_replaces_the_image(trained_model,
 def test_error_line_reads_as_one_line():
     assert explorer.error_line(KeyError()) == "KeyError"
     assert explorer.error_line(RuntimeError("a\nb")) == "RuntimeError: a"
+
+
+def test_a_page_without_a_kernel_says_where_the_explorer_runs(trained_model):
+    bundle = explorer.explorer(trained_model)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"] == explorer.STATIC_EXPLORER
+    assert "open this notebook in Jupyter" in bundle["text/html"]

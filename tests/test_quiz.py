@@ -74,3 +74,17 @@ def test_the_panel_has_a_box_per_image_and_a_score_button():
     boxes[0].value = "x"
     button.click()
     assert "ValueError: answer 'x'" in result.value
+
+
+def test_a_page_without_a_kernel_shows_the_numbered_sheet():
+    """A book page cannot run the widget: it shows the images, numbered, to read on
+    paper; Jupyter still gets the live widget."""
+    sheet = quiz.quiz_sheet(_sets(), seed=0)
+    panel = quiz.you_be_the_judge(sheet, {}, columns=2)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    page = bundle["text/html"]
+    assert page.count("<img ") == len(sheet.images) == 5
+    assert page.count("<tr>") == 3  # five images, two to a row
+    assert all(f"<b>#{i}</b>" in page for i in range(1, 6))
+    assert "run this notebook" in page

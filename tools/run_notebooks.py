@@ -1,13 +1,13 @@
-"""Run notebooks top to bottom, showing progress, and render them to HTML.
+"""Run notebooks top to bottom, showing progress.
 
     python tools/run_notebooks.py notebooks/*.ipynb --out build
 
 For each notebook a progress bar (tqdm) names the notebook and counts its code
 cells with the elapsed time, and the lines the cells print (training progress,
-for one) are shown as they arrive. Executed notebooks go to OUT/notebooks, HTML
-renderings to OUT/html, with OUT/html/index.html linking every one of them.
-With --inplace the notebooks' stored outputs are refreshed instead (a notebook
-with a failing cell is left as it was).
+for one) are shown as they arrive. Executed notebooks go to OUT/notebooks, from
+where ``make run`` builds the book (tools/build_book.py). With --inplace the
+notebooks' stored outputs are refreshed instead (a notebook with a failing cell
+is left as it was). Either way no cell keeps its execution timestamps.
 
 The kernel talks to this process over local IPC sockets where the platform has
 them, so it has no reason to warn about unencrypted TCP traffic.
@@ -16,7 +16,6 @@ them, so it has no reason to warn about unencrypted TCP traffic.
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import sys
 import tempfile
@@ -27,12 +26,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
 
 KERNEL = "python3"
-REMOVE_TAG = "remove-cell"
 CELL_TIMEOUT_S = 1800
 
 
@@ -100,42 +96,11 @@ def execute(path: Path, write_to: Path, keep_on_error: bool = True) -> bool:
     return ok
 
 
-def render_html(notebooks: list[Path], html_dir: Path) -> Path:
-    """HTML for each executed notebook and an index page linking them."""
-    html_dir.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
-    # Check cells back the text with assertions; a reader of the page does not need them.
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={REMOVE_TAG}),
-                                   enabled=True)
-    items = []
-    for path in notebooks:
-        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
-        (html_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
-        title = _title(path)
-        items.append(f'<li><a href="{path.stem}.html">{html.escape(path.stem)}</a>: '
-                     f"{html.escape(title)}</li>")
-    index = html_dir / "index.html"
-    index.write_text("<!doctype html>\n<meta charset=\"utf-8\">\n<title>mnist-viz notebooks"
-                     "</title>\n<h1>mnist-viz: the notebooks, executed</h1>\n<ul>\n"
-                     + "\n".join(items) + "\n</ul>\n", encoding="utf-8")
-    return index
-
-
-def _title(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return path.stem
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("build"),
-                        help="folder for notebooks/ and html/ (default: build)")
+                        help="folder for the executed notebooks/ (default: build)")
     parser.add_argument("--inplace", action="store_true",
                         help="refresh the notebooks' stored outputs instead")
     args = parser.parse_args(argv)
@@ -164,11 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.inplace:
         print(f"Refreshed {len(executed)} notebook(s) in {minutes} min {seconds} s.")
         return 0
-    index = render_html(executed, args.out / "html")
     if ok:
         print(f"Ran {len(executed)} notebook(s) in {minutes} min {seconds} s.")
     print(f"Executed notebooks: {executed_dir}/")
-    print(f"Open {index} in a browser to read them.")
     return 0 if ok else 1
 
 
