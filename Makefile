@@ -1,16 +1,19 @@
 # The project's commands. Each one sets itself up first (a .venv with the
 # requirements and the package installed editable). Notebooks run on the
 # stock "python3" kernel of that environment.
-#   make run      execute every notebook headless into build/ (notebooks + HTML),
-#                 with a progress bar; build/html/index.html links them all
+#   make run      execute every notebook headless (with a progress bar) into
+#                 build/notebooks, then build the book from them: build/site/index.html
+#   make book     the book from the committed notebooks, without running them
+#                 (REPOSITORY=<public address> adds launch buttons to both)
 #   make test     lint, then nbval re-execution of every notebook, the unit
 #                 tests, the browser tests and the installed-wheel test
 #   make lint     ruff on the package, tests, tools and notebooks
 #   make check    lint and the quick unit tests (the loop while developing)
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
-#   make student  write each notebook's student edition (no answers, no check
-#                 cells) to build/student/
+#   make assignment  the student editions (no answers, no check cells) in
+#                 build/assignment/student/ and notebook 02's autograder (otter-grader)
+#   make grade SUBMISSIONS=DIR  grade the notebooks in DIR -> build/grades.csv
 #   make bench    measure speed side by side with the alternatives -> bench/RESULTS.md
 #   make dist     build the wheel into dist/ (pip install dist/*.whl)
 #   make figure   redraw the README's figure, docs/images/digits.png
@@ -25,7 +28,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # Kernels of this environment first, before any a user has installed elsewhere.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run execute test lint check lab student bench dist figure clean
+.PHONY: setup run book execute test lint check lab assignment grade bench dist figure clean
 
 setup: $(STAMP)
 
@@ -37,8 +40,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL)
 	touch $(STAMP)
 
+# The public repository's address, for the book's launch buttons (none when empty).
+REPOSITORY ?=
+
 run: setup
 	$(PY) tools/run_notebooks.py --out build $(NOTEBOOKS)
+	$(PY) tools/build_book.py --notebooks build/notebooks --out build/site \
+	    --repository "$(REPOSITORY)"
+
+book: setup
+	$(PY) tools/build_book.py --notebooks notebooks --out build/site --repository "$(REPOSITORY)"
 
 execute: setup
 	$(PY) tools/run_notebooks.py --inplace $(NOTEBOOKS)
@@ -58,9 +69,16 @@ lint: setup
 check: lint
 	$(PY) -m pytest tests -m "not slow" -q
 
-student: setup
-	for nb in $(NOTEBOOKS); do \
-	    $(PY) tools/student_edition.py $$nb build/student/$$(basename $$nb) || exit 1; done
+assignment: setup
+	$(PY) tools/make_assignment.py --out build/assignment $(NOTEBOOKS)
+
+# Each submission runs with the cached networks; one still running after
+# TIMEOUT seconds is stopped and marked in the table.
+SUBMISSIONS ?= submissions
+TIMEOUT ?= 600
+grade: setup
+	@test -f build/assignment/autograder/02_exercises.zip || $(MAKE) assignment
+	$(PY) tools/grade.py "$(SUBMISSIONS)" --out build/grades.csv --timeout $(TIMEOUT)
 
 # tf-keras-vis is installed for the comparison only; the package never imports it.
 $(BENCH_STAMP): $(STAMP) bench/requirements.txt

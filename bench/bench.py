@@ -16,7 +16,8 @@ several repeats, and printed as Markdown (also written whole to bench/RESULTS.md
    handwritten digits on the robust network (plain steps against PLAIN_SHIFT_L1);
 5. attribution: the six methods on 1,000 test digits, and tf-keras-vis's
    Saliency (plain and SmoothGrad) and Gradcam at equal work;
-6. whole runs: each notebook top to bottom, and ``make test``.
+6. whole runs: each notebook top to bottom, the book, the assignment and the
+   grading of one submission, and ``make test``.
 
 Not a test: nothing here fails because the machine is slow.
 """
@@ -492,10 +493,38 @@ def whole_runs(names: list[str] | None = None) -> list:
             rows.append([f"`{notebook.name}` top to bottom", _timed(command)])
     if names:
         return rows
+    rows += teaching_runs()
     test = [python, "-m", "pytest", "-q", "tests", *sorted(
         str(p) for p in (ROOT / "notebooks").glob("*.ipynb")), "--nbval",
         "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg"]
     rows.append(["`make test` (unit tests and every notebook under nbval)", _timed(test)])
+    return rows
+
+
+def teaching_runs() -> list:
+    """The book built from the committed notebooks, and notebook 02's solutions graded
+    as one submission (``make assignment`` first; the networks cached)."""
+    import json
+
+    python = sys.executable
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        rows.append(["`make book` (the site, from the committed notebooks)", _timed(
+            [python, "tools/build_book.py", "--notebooks", "notebooks", "--out",
+             str(work / "site")])])
+        rows.append(["`make assignment` (five student editions, one autograder)", _timed(
+            [python, "tools/make_assignment.py", "--out", str(work / "assignment"),
+             *sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))])])
+        submissions = work / "submissions"
+        submissions.mkdir()
+        solutions = json.loads((ROOT / "notebooks" / "02_exercises.ipynb").read_text())
+        solutions["metadata"]["otter"] = {"assignment_name": "02_exercises"}
+        (submissions / "solutions.ipynb").write_text(json.dumps(solutions))
+        rows.append(["grading one submission (notebook 02's solutions, `make grade`)", _timed(
+            [python, "tools/grade.py", str(submissions), "--autograder",
+             str(work / "assignment" / "autograder" / "02_exercises.zip"), "--out",
+             str(work / "grades.csv")])])
     return rows
 
 

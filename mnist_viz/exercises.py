@@ -24,16 +24,20 @@ def self_check(namespace: Mapping, exercise: str, names: Sequence[str],
     """Print one line about the answer held in ``names`` of ``namespace`` (e.g.
     ``globals()``) and return whether it passed: not answered yet (a name is
     missing), the problems ``check(*values)`` lists, or that all looks right."""
+    passed, line = _verdict(namespace, exercise, names, check)
+    print(line)
+    return passed
+
+
+def _verdict(namespace: Mapping, exercise: str, names: Sequence[str],
+             check: Callable[..., list[str]]) -> tuple[bool, str]:
     missing = [name for name in names if name not in namespace]
     if missing:
-        print(f"{exercise}: {NOT_ANSWERED} (define {', '.join(missing)})")
-        return False
+        return False, f"{exercise}: {NOT_ANSWERED} (define {', '.join(missing)})"
     problems = check(*(namespace[name] for name in names))
     if problems:
-        print(f"{exercise}: check your answer: " + "; ".join(problems))
-        return False
-    print(f"{exercise}: the answer has the expected shape and range")
-    return True
+        return False, f"{exercise}: check your answer: " + "; ".join(problems)
+    return True, f"{exercise}: the answer has the expected shape and range"
 
 
 def image_problems(name: str, images, count: int | None = None) -> list[str]:
@@ -108,10 +112,22 @@ EXERCISES = {
 def check_exercise(namespace: Mapping, number: int) -> bool:
     """The self-check of notebook 02's exercise ``number`` (1 to 4; exercise 5 is
     a written answer), run on the notebook's variables: ``check_exercise(globals(), 1)``."""
+    return self_check(namespace, f"Exercise {number}", *_exercise(number))
+
+
+def assert_exercise(namespace: Mapping, number: int) -> None:
+    """:func:`check_exercise` as a test (the assignment's public test): silent when
+    the answer has the expected form, else an AssertionError saying what is
+    missing or looks wrong."""
+    passed, line = _verdict(namespace, f"Exercise {number}", *_exercise(number))
+    if not passed:
+        raise AssertionError(line)
+
+
+def _exercise(number: int) -> tuple:
     if number not in EXERCISES:
         raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {number!r}.")
-    names, check = EXERCISES[number]
-    return self_check(namespace, f"Exercise {number}", names, check)
+    return EXERCISES[number]
 
 
 def _first_problems(problem_lists) -> list[str]:

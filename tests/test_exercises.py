@@ -81,3 +81,18 @@ def test_an_unknown_exercise_is_a_clear_error():
     import pytest
     with pytest.raises(ValueError, match=r"exercise must be one of \[1, 2, 3, 4\], got 5"):
         exercises.check_exercise({}, 5)
+
+
+def test_the_public_test_is_silent_when_well_formed_and_says_what_is_missing():
+    import pytest
+
+    good = {"images_conv3": np.random.default_rng(0).random((4, 28, 28)),
+            "accuracies_three": [0.99, 0.98]}
+    assert exercises.assert_exercise(good, 2) is None
+    with pytest.raises(AssertionError, match=r"^Exercise 2: not answered yet \(define "
+                                             r"images_conv3, accuracies_three\)$"):
+        exercises.assert_exercise({}, 2)
+    with pytest.raises(AssertionError, match="Exercise 2: check your answer: accuracies_three"):
+        exercises.assert_exercise({**good, "accuracies_three": [0.99]}, 2)
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        exercises.assert_exercise(good, 5)
