@@ -1,0 +1,86 @@
+"""The launch on a notebook server: repo2docker (mybinder.org, BinderHub, a
+JupyterHub's image) installs requirements.txt, then runs postBuild, which must
+leave every network that notebook 01 uses cached, so a student's session runs it
+without training.
+
+The test copies the repository's files to a new folder, as repo2docker does, and
+makes a new virtual environment for it. Reinstalling TensorFlow and the rest for
+every test run would take minutes, so the new environment sees this one's
+installed dependencies (a path file) and gets the copied package installed
+editable on its own, as requirements.txt's ``-e .`` does; the copy's cache
+starts empty. postBuild then runs notebook 01 (it takes the notebooks as
+arguments), and notebook 01 is run once more, as a student would: it must load
+every network and train none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow  # see make check
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "notebooks/01_visual_analysis_mnist.ipynb"
+TRAINING = "No cached model at"
+
+
+def _copy_repository(target: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+
+
+def _new_environment(venv: Path, repo: Path) -> dict:
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])"], check=True, capture_output=True, text=True)
+    (Path(site.stdout.strip()) / "dependencies.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "-e", str(repo)], check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNIST_VIZ_")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    env["VIRTUAL_ENV"] = str(venv)
+    env["JUPYTER_PREFER_ENV_PATH"] = "1"
+    return env
+
+
+def test_repo2docker_files_are_there():
+    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
+    assert "-e ." in (ROOT / "requirements.txt").read_text()
+    assert os.access(ROOT / "postBuild", os.X_OK), "postBuild must be executable"
+
+
+def test_post_build_caches_the_networks_so_notebook_01_trains_none(tmp_path):
+    repo, venv = tmp_path / "repo", tmp_path / "venv"
+    _copy_repository(repo)
+    env = _new_environment(venv, repo)
+    located = subprocess.run(["python", "-c", "import mnist_viz.paths as p; print(p.models_dir())"],
+                             env=env, cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert Path(located.stdout.strip()) == repo / "cache" / "models"  # the copy's, empty
+
+    built = subprocess.run(["bash", str(repo / "postBuild"), NOTEBOOK], cwd=repo, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert TRAINING in built.stdout  # postBuild did the training
+    assert sorted(p.name for p in (repo / "cache" / "models").glob("*.keras"))
+
+    session = subprocess.run(["python", str(repo / "tools" / "run_notebooks.py"), "--out",
+                              str(tmp_path / "session"), str(repo / NOTEBOOK)],
+                             cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
+    assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-3000:]
+    ran = nbformat.read(tmp_path / "session" / "notebooks" / Path(NOTEBOOK).name, as_version=4)
+    said = "".join(str(cell.get("outputs", "")) for cell in ran.cells)
+    assert TRAINING not in said and TRAINING not in session.stdout
