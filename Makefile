@@ -7,7 +7,7 @@
 #                 (REPOSITORY=<public address> adds launch buttons to both)
 #   make test     lint, then nbval re-execution of every notebook, the unit
 #                 tests, the browser tests and the installed-wheel test
-#   make lint     ruff on the package, tests, tools and notebooks
+#   make lint     ruff (lint, import order, format) on the code and the notebooks
 #   make check    lint and the quick unit tests (the loop while developing)
 #   make lab      JupyterLab on the notebooks, with the project's kernel
 #   make execute  re-run the notebooks in place to refresh their stored outputs
@@ -60,9 +60,11 @@ test: lint
 	$(PY) -m pytest $(NOTEBOOKS) tests --nbval --nbval-kernel-name $(KERNEL) \
 	    --nbval-sanitize-with notebooks/sanitize.cfg
 
-# Lint, import order and the notebooks' code (ruff, configured in pyproject.toml).
+# Lint, import order and format, the notebooks' code included (ruff, configured
+# in pyproject.toml); `ruff format .` fixes the format.
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # The quick loop while developing: lint and the unit tests that need no trained
 # network, browser, wheel or notebook run.

@@ -66,6 +66,7 @@ def interleaved_medians(runs: dict, repeats: int) -> dict:
 
 # -- 1. training throughput --------------------------------------------------
 
+
 def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
     """GFLOP/s of a large float32 matrix product, the machine's practical roofline."""
     a = tf.random.stateless_uniform((size, size), (1, 2))
@@ -73,7 +74,7 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
     product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
     product()  # compile
     seconds = median_time(lambda: product().numpy(), repeats)
-    return 2 * size ** 3 / seconds / 1e9
+    return 2 * size**3 / seconds / 1e9
 
 
 def training_flops_per_image(model: keras.Model) -> float:
@@ -105,29 +106,44 @@ def plain_step_loop(model: keras.Model, split: mv.Split, batch_size: int, learni
     def run(iterations):
         for _ in range(iterations):
             step(*split.next_batch(batch_size))
+
     return run
 
 
-def keras_fit(model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float,
-              steps_per_execution: int):
+def keras_fit(
+    model: keras.Model,
+    split: mv.Split,
+    batch_size: int,
+    learning_rate: float,
+    steps_per_execution: int,
+):
     """Keras' own loop on the same model, batch size and data, fed by the
     recommended tf.data pipeline (built once: shuffled, repeated, prefetched)."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  steps_per_execution=steps_per_execution)
-    dataset = (tf.data.Dataset.from_tensor_slices((split.images, split.labels))
-               .shuffle(len(split), seed=0).repeat().batch(batch_size)
-               .prefetch(tf.data.AUTOTUNE))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        steps_per_execution=steps_per_execution,
+    )
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+        .shuffle(len(split), seed=0)
+        .repeat()
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
     def run(iterations):
         model.fit(dataset, epochs=1, steps_per_epoch=iterations, shuffle=False, verbose=0)
+
     return run
 
 
-def ours(model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float,
-         steps_per_call: int):
-    trainer = mv.Trainer(model, split, batch_size, learning_rate, report_every=None,
-                         steps_per_call=steps_per_call)
+def ours(
+    model: keras.Model, split: mv.Split, batch_size: int, learning_rate: float, steps_per_call: int
+):
+    trainer = mv.Trainer(
+        model, split, batch_size, learning_rate, report_every=None, steps_per_call=steps_per_call
+    )
     return trainer.optimize
 
 
@@ -135,13 +151,16 @@ def training_throughput(data: mv.MNIST, iterations: int, repeats: int) -> tuple[
     recipe = mv.REFERENCE_RECIPE
     batch, rate = recipe["batch_size"], recipe["learning_rate"]
     loops = {
-        "plain `tf.function` loop, one step per call, NumPy batches": lambda m, s: (
-            plain_step_loop(m, s, batch, rate)),
+        "plain `tf.function` loop, one step per call, NumPy batches": lambda m, s: plain_step_loop(
+            m, s, batch, rate
+        ),
         "Keras `model.fit`": lambda m, s: keras_fit(m, s, batch, rate, 1),
-        "Keras `model.fit`, `steps_per_execution=50`": lambda m, s: keras_fit(m, s, batch,
-                                                                              rate, 50),
-        "ours, one step per call, batches gathered in the graph": lambda m, s: (
-            ours(m, s, batch, rate, 1)),
+        "Keras `model.fit`, `steps_per_execution=50`": lambda m, s: keras_fit(
+            m, s, batch, rate, 50
+        ),
+        "ours, one step per call, batches gathered in the graph": lambda m, s: ours(
+            m, s, batch, rate, 1
+        ),
         "**ours (default): 50 steps per call**": lambda m, s: ours(m, s, batch, rate, 50),
     }
     gflops = matmul_gflops()
@@ -151,22 +170,33 @@ def training_throughput(data: mv.MNIST, iterations: int, repeats: int) -> tuple[
         run = make(mv.build_cnn(seed=0), data.train.with_seed(0))
         run(100)  # compile and warm up
         runs[name] = lambda run=run: run(iterations)
-    rates = {name: batch * iterations / seconds
-             for name, seconds in interleaved_medians(runs, repeats).items()}
+    rates = {
+        name: batch * iterations / seconds
+        for name, seconds in interleaved_medians(runs, repeats).items()
+    }
     rows = []
     fit = rates["Keras `model.fit`"]
     for name, images_per_s in rates.items():
         achieved = flops * images_per_s / 1e9
-        rows.append([name, f"{images_per_s:,.0f}", f"{images_per_s / fit:.2f}",
-                     f"{achieved:.0f}", f"{achieved / gflops:.0%}"])
+        rows.append(
+            [
+                name,
+                f"{images_per_s:,.0f}",
+                f"{images_per_s / fit:.2f}",
+                f"{achieved:.0f}",
+                f"{achieved / gflops:.0%}",
+            ]
+        )
     facts = {"matmul_gflops": gflops, "flops_per_image": flops, "rates": rates}
     return rows, facts
 
 
 # -- 2. time to accuracy -----------------------------------------------------
 
-def time_to_accuracy(data: mv.MNIST, recipe: dict, seed: int, eval_every: int,
-                     stop_at_target: bool = True) -> dict:
+
+def time_to_accuracy(
+    data: mv.MNIST, recipe: dict, seed: int, eval_every: int, stop_at_target: bool = True
+) -> dict:
     """Train with ``recipe``, evaluating every ``eval_every`` iterations: the
     training seconds (evaluation excluded) until the test accuracy first reaches
     99.0% (None if never), the best accuracy, and the total training seconds."""
@@ -189,27 +219,44 @@ def time_to_accuracy(data: mv.MNIST, recipe: dict, seed: int, eval_every: int,
 
 
 def accuracy_race(data: mv.MNIST, seeds: int) -> tuple[list, dict]:
-    reference = time_to_accuracy(data, mv.REFERENCE_RECIPE, seed=0, eval_every=500,
-                                 stop_at_target=False)
-    rows = [["tutorial recipe: all 10,000 iterations (batch 64, Adam 1e-4)",
-             f"{reference['total_seconds']:.1f} s", f"{reference['final']:.2%} at the end"],
-            ["tutorial recipe: time to 99.0% (evaluated every 500 iterations)",
-             "never within 10,000 iterations" if reference["seconds"] is None else
-             f"{reference['seconds']:.1f} s ({reference['iterations']:,} iterations)",
-             f"best {reference['best']:.2%}"]]
-    fast = [time_to_accuracy(data, mv.FAST_RECIPE, seed, eval_every=100)
-            for seed in range(seeds)]
+    reference = time_to_accuracy(
+        data, mv.REFERENCE_RECIPE, seed=0, eval_every=500, stop_at_target=False
+    )
+    rows = [
+        [
+            "tutorial recipe: all 10,000 iterations (batch 64, Adam 1e-4)",
+            f"{reference['total_seconds']:.1f} s",
+            f"{reference['final']:.2%} at the end",
+        ],
+        [
+            "tutorial recipe: time to 99.0% (evaluated every 500 iterations)",
+            "never within 10,000 iterations"
+            if reference["seconds"] is None
+            else f"{reference['seconds']:.1f} s ({reference['iterations']:,} iterations)",
+            f"best {reference['best']:.2%}",
+        ],
+    ]
+    fast = [time_to_accuracy(data, mv.FAST_RECIPE, seed, eval_every=100) for seed in range(seeds)]
     times = [r["seconds"] for r in fast]
     each = ", ".join("never" if t is None else f"{t:.1f}" for t in times)
-    text = (f"{statistics.median(times):.1f} s median ({each})" if None not in times else
-            f"reached in {sum(t is not None for t in times)} of {len(times)} seeds ({each})")
-    rows.append([f"fast recipe: time to 99.0% over {seeds} seeds (batch 128, Adam 4e-3 with "
-                 "cosine decay, evaluated every 100 iterations)", text,
-                 "at that evaluation " + ", ".join(f"{r['best']:.2%}" for r in fast)])
+    text = (
+        f"{statistics.median(times):.1f} s median ({each})"
+        if None not in times
+        else f"reached in {sum(t is not None for t in times)} of {len(times)} seeds ({each})"
+    )
+    rows.append(
+        [
+            f"fast recipe: time to 99.0% over {seeds} seeds (batch 128, Adam 4e-3 with "
+            "cosine decay, evaluated every 100 iterations)",
+            text,
+            "at that evaluation " + ", ".join(f"{r['best']:.2%}" for r in fast),
+        ]
+    )
     return rows, {"reference": reference, "fast": fast}
 
 
 # -- 3. feature visualisation ------------------------------------------------
+
 
 def reference_way(model: keras.Model, layer: str, features, iterations: int) -> np.ndarray:
     """The reference tutorial's way: one feature after another, one eager
@@ -242,23 +289,23 @@ def keras_vis_way(model: keras.Model, layer: str, features, iterations: int):
     features = list(features)
 
     def score(output):
-        return tf.linalg.diag_part(tf.gather(tf.reduce_mean(output, axis=[1, 2]), features,
-                                             axis=1))
+        return tf.linalg.diag_part(tf.gather(tf.reduce_mean(output, axis=[1, 2]), features, axis=1))
 
-    return lambda: maximise(score, steps=iterations, seed_input=seeds,
-                            input_range=(0.0, 1.0))
+    return lambda: maximise(score, steps=iterations, seed_input=seeds, input_range=(0.0, 1.0))
 
 
 def all_features_objectives(model: keras.Model) -> list:
-    return [objective for layer in ["layer_conv1", "layer_conv2", "layer_fc1", None]
-            for objective in mv.layer_objectives(model, layer)]
+    return [
+        objective
+        for layer in ["layer_conv1", "layer_conv2", "layer_fc1", None]
+        for objective in mv.layer_objectives(model, layer)
+    ]
 
 
 OURS = "**ours: `optimize_images`, one batch, the engine**"
 
 
-def over_compilations(model: keras.Model, make_runs, compilations: int,
-                      repeats: int) -> dict:
+def over_compilations(model: keras.Model, make_runs, compilations: int, repeats: int) -> dict:
     """Each run of ``make_runs(copy)`` compiled ``compilations`` times anew and
     timed in turns: the median over compilations of each one's median time.
     On the 2-core machine one compiled copy of the same loop runs up to 2x
@@ -279,8 +326,12 @@ def over_compilations(model: keras.Model, make_runs, compilations: int,
 
 def ratio_row(label: str, times: dict, compilations: int) -> list[str]:
     before, ours = times["before"], times["ours"]
-    return [f"**{label}: before / ours**, median over {compilations} compilations of each",
-            f"{before:.3f} s / {ours:.3f} s", "", f"{before / ours:.2f}×"]
+    return [
+        f"**{label}: before / ours**, median over {compilations} compilations of each",
+        f"{before:.3f} s / {ours:.3f} s",
+        "",
+        f"{before / ours:.2f}×",
+    ]
 
 
 def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]:
@@ -299,102 +350,177 @@ def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]
         compile_times[name] = time.perf_counter() - start
         runs[name] = run
 
-    first_then_median("reference way: one feature at a time, eager",
-                      lambda: reference_way(model, layer, features, iterations))
+    first_then_median(
+        "reference way: one feature at a time, eager",
+        lambda: reference_way(model, layer, features, iterations),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf-keras-vis warns about Keras 3 input structures
-        first_then_median("tf-keras-vis `ActivationMaximization` (its defaults)",
-                          keras_vis_way(model, layer, features, iterations))
+        first_then_median(
+            "tf-keras-vis `ActivationMaximization` (its defaults)",
+            keras_vis_way(model, layer, features, iterations),
+        )
     start = mv.noise_images(10, seed=0)
     old_ascend = legacy_ascend(model, layer)
-    first_then_median("before: `optimize_images`, its own compiled loop",
-                      lambda: old_ascend(features, start, iterations))
-    first_then_median(OURS, lambda: mv.ascend(model, layer, features, start, iterations,
-                                              record=False))
+    first_then_median(
+        "before: `optimize_images`, its own compiled loop",
+        lambda: old_ascend(features, start, iterations),
+    )
+    first_then_median(
+        OURS, lambda: mv.ascend(model, layer, features, start, iterations, record=False)
+    )
     objectives = all_features_objectives(model)
     n = len(objectives)
     blank = np.zeros((n, 28, 28), np.float32)
-    first_then_median(f"ours: all {n} features (16+36+128+10), reference settings, one call",
-                      lambda: mv.visualize(model, objectives, mv.REFERENCE))
-    first_then_median(f"before: all {n} features, regularised (200 steps), Python loop",
-                      lambda: legacy_visualize(model, objectives, mv.REGULARIZED, blank))
-    first_then_median(f"ours: all {n} features, regularised (200 steps), one call",
-                      lambda: mv.visualize(model, objectives, mv.REGULARIZED))
+    first_then_median(
+        f"ours: all {n} features (16+36+128+10), reference settings, one call",
+        lambda: mv.visualize(model, objectives, mv.REFERENCE),
+    )
+    first_then_median(
+        f"before: all {n} features, regularised (200 steps), Python loop",
+        lambda: legacy_visualize(model, objectives, mv.REGULARIZED, blank),
+    )
+    first_then_median(
+        f"ours: all {n} features, regularised (200 steps), one call",
+        lambda: mv.visualize(model, objectives, mv.REGULARIZED),
+    )
     one = [mv.logit(model, 5, contrast=3.0)]
-    first_then_median("explorer: one feature x 200 steps (before: Python loop)",
-                      lambda: legacy_visualize(model, one, mv.REGULARIZED, blank[:1]))
-    first_then_median("explorer: one feature x 200 steps (ours)",
-                      lambda: mv.visualize(model, one, mv.REGULARIZED))
+    first_then_median(
+        "explorer: one feature x 200 steps (before: Python loop)",
+        lambda: legacy_visualize(model, one, mv.REGULARIZED, blank[:1]),
+    )
+    first_then_median(
+        "explorer: one feature x 200 steps (ours)", lambda: mv.visualize(model, one, mv.REGULARIZED)
+    )
     digits = np.repeat(np.arange(10), 4)
-    diverse = (mv.per_image(mv.layer_objectives(model, None, digits, contrast=3.0))
-               + 5.0 * mv.diversity(model, "layer_conv2", digits))
-    first_then_median("ours: 4 diverse images per digit (40 x 200 steps, diversity)",
-                      lambda: mv.visualize(model, diverse, mv.REGULARIZED))
+    diverse = mv.per_image(
+        mv.layer_objectives(model, None, digits, contrast=3.0)
+    ) + 5.0 * mv.diversity(model, "layer_conv2", digits)
+    first_then_median(
+        "ours: 4 diverse images per digit (40 x 200 steps, diversity)",
+        lambda: mv.visualize(model, diverse, mv.REGULARIZED),
+    )
     ten_digits = mv.layer_objectives(model, None, contrast=3.0)
-    first_then_median("ours: 10 digits x 200 steps, Fourier parameterisation",
-                      lambda: mv.visualize(model, ten_digits, mv.FOURIER))
+    first_then_median(
+        "ours: 10 digits x 200 steps, Fourier parameterisation",
+        lambda: mv.visualize(model, ten_digits, mv.FOURIER),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         timings = interleaved_medians(runs, repeats)
     batched = timings[OURS]
     same_task = list(timings)[:4]  # the rows that do the 10 features x 30 steps
-    rows = [[name, f"{seconds:.3f} s", f"{compile_times[name]:.2f} s",
-             f"{seconds / batched:.1f}×" if name in same_task else "—"]
-            for name, seconds in timings.items()]
+    rows = [
+        [
+            name,
+            f"{seconds:.3f} s",
+            f"{compile_times[name]:.2f} s",
+            f"{seconds / batched:.1f}×" if name in same_task else "—",
+        ]
+        for name, seconds in timings.items()
+    ]
+
     def reference_runs(copy):
         old = legacy_ascend(model, layer)
-        return {"before": lambda: old(features, start, iterations),
-                "ours": lambda: mv.ascend(copy, layer, features, start, iterations,
-                                          record=False)}
+        return {
+            "before": lambda: old(features, start, iterations),
+            "ours": lambda: mv.ascend(copy, layer, features, start, iterations, record=False),
+        }
 
     def regularized_runs(copy):
         mine = all_features_objectives(copy)
-        return {"before": lambda: legacy_visualize(model, objectives, mv.REGULARIZED, blank),
-                "ours": lambda: mv.visualize(copy, mine, mv.REGULARIZED)}
+        return {
+            "before": lambda: legacy_visualize(model, objectives, mv.REGULARIZED, blank),
+            "ours": lambda: mv.visualize(copy, mine, mv.REGULARIZED),
+        }
 
-    rows.append(ratio_row("10 features × 30 steps, reference settings",
-                          over_compilations(model, reference_runs, 7, repeats), 7))
-    rows.append(ratio_row(f"all {n} features, regularised (200 steps)",
-                          over_compilations(model, regularized_runs, 3, 3), 3))
+    rows.append(
+        ratio_row(
+            "10 features × 30 steps, reference settings",
+            over_compilations(model, reference_runs, 7, repeats),
+            7,
+        )
+    )
+    rows.append(
+        ratio_row(
+            f"all {n} features, regularised (200 steps)",
+            over_compilations(model, regularized_runs, 3, 3),
+            3,
+        )
+    )
     return rows, timings
 
 
 # -- 4. robustness -----------------------------------------------------------
+
 
 def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
     """Standard and adversarial training steps side by side (batch 128), one full
     robust training, and the PGD-20 attack on 1,000 test digits."""
     recipe = mv.robust.ROBUST_RECIPE
     batch = recipe["batch_size"]
-    standard = mv.Trainer(mv.build_cnn(seed=0), data.train.with_seed(0), batch, 1e-3,
-                          report_every=None)
-    adversarial = mv.AdversarialTrainer(mv.build_cnn(seed=0), data.train.with_seed(0),
-                                        recipe["epsilon"], batch_size=batch,
-                                        learning_rate=1e-3, report_every=None)
+    standard = mv.Trainer(
+        mv.build_cnn(seed=0), data.train.with_seed(0), batch, 1e-3, report_every=None
+    )
+    adversarial = mv.AdversarialTrainer(
+        mv.build_cnn(seed=0),
+        data.train.with_seed(0),
+        recipe["epsilon"],
+        batch_size=batch,
+        learning_rate=1e-3,
+        report_every=None,
+    )
     share = mv.robust.ROBUST_JUDGE_RECIPE["no_digit_share"]
-    with_blobs = mv.AdversarialTrainer(mv.build_cnn(seed=0), data.train.with_seed(0),
-                                       recipe["epsilon"], no_digit_share=share, batch_size=batch,
-                                       learning_rate=1e-3, report_every=None)
-    trainers = {"standard": standard, "adversarial": adversarial,
-                f"adversarial + {share:.0%} no-digit blobs": with_blobs}
+    with_blobs = mv.AdversarialTrainer(
+        mv.build_cnn(seed=0),
+        data.train.with_seed(0),
+        recipe["epsilon"],
+        no_digit_share=share,
+        batch_size=batch,
+        learning_rate=1e-3,
+        report_every=None,
+    )
+    trainers = {
+        "standard": standard,
+        "adversarial": adversarial,
+        f"adversarial + {share:.0%} no-digit blobs": with_blobs,
+    }
     for trainer in trainers.values():
         trainer.optimize(50)  # compile and warm up
-    timings = interleaved_medians({name: lambda t=trainer: t.optimize(iterations)
-                                   for name, trainer in trainers.items()}, repeats)
+    timings = interleaved_medians(
+        {name: lambda t=trainer: t.optimize(iterations) for name, trainer in trainers.items()},
+        repeats,
+    )
     rates = {name: batch * iterations / seconds for name, seconds in timings.items()}
-    rows = [[f"training step, {name} (batch {batch})", f"{rate:,.0f} images/s",
-             f"{rates['standard'] / rate:.2f}×"] for name, rate in rates.items()]
+    rows = [
+        [
+            f"training step, {name} (batch {batch})",
+            f"{rate:,.0f} images/s",
+            f"{rates['standard'] / rate:.2f}×",
+        ]
+        for name, rate in rates.items()
+    ]
     start = time.perf_counter()
     model = mv.train_robust_cnn(data, report=False)
     seconds = time.perf_counter() - start
-    rows.append([f"full robust training ({recipe['epochs']} epochs, held-out checks included)",
-                 f"{seconds:.0f} s", "—"])
+    rows.append(
+        [
+            f"full robust training ({recipe['epochs']} epochs, held-out checks included)",
+            f"{seconds:.0f} s",
+            "—",
+        ]
+    )
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # its per-epoch progress lines
         mv.judges.train_robust_judge(data)
-    rows.append([f"full robust judge training (judge's architecture, "
-                 f"{mv.robust.ROBUST_JUDGE_RECIPE['epochs']} epochs, blobs)",
-                 f"{time.perf_counter() - start:.0f} s", "—"])
+    rows.append(
+        [
+            f"full robust judge training (judge's architecture, "
+            f"{mv.robust.ROBUST_JUDGE_RECIPE['epochs']} epochs, blobs)",
+            f"{time.perf_counter() - start:.0f} s",
+            "—",
+        ]
+    )
     images, cls = data.test.images[:1000], data.test.cls[:1000]
     mv.pgd_attack(model, images[:100], cls[:100], 0.3)  # compile
     attack = median_time(lambda: mv.pgd_attack(model, images, cls, 0.3), repeats)
@@ -405,18 +531,27 @@ def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
 def handwriting_speed(model: keras.Model, repeats: int) -> list:
     """Ten digits on the robust network: plain steps and plain + shift + L1, in turns,
     each compiled first."""
-    recipes = {"plain steps from the mean digit": mv.PLAIN.replace(start="mean digit"),
-               "plain + shift + L1 (`PLAIN_SHIFT_L1`)": mv.PLAIN_SHIFT_L1}
+    recipes = {
+        "plain steps from the mean digit": mv.PLAIN.replace(start="mean digit"),
+        "plain + shift + L1 (`PLAIN_SHIFT_L1`)": mv.PLAIN_SHIFT_L1,
+    }
     for settings in recipes.values():
         mv.visualize_digits(model, settings)  # compile
-    times = interleaved_medians({name: lambda s=settings: mv.visualize_digits(model, s)
-                                 for name, settings in recipes.items()}, max(repeats, 5))
+    times = interleaved_medians(
+        {
+            name: lambda s=settings: mv.visualize_digits(model, s)
+            for name, settings in recipes.items()
+        },
+        max(repeats, 5),
+    )
     plain = times["plain steps from the mean digit"]
-    return [[name, f"{seconds:.2f} s", f"{seconds / plain:.2f}×"] for name, seconds in
-            times.items()]
+    return [
+        [name, f"{seconds:.2f} s", f"{seconds / plain:.2f}×"] for name, seconds in times.items()
+    ]
 
 
 # -- 5. attribution ----------------------------------------------------------
+
 
 def image_input_copy(model: keras.Model) -> keras.Model:
     """The same network with fresh layers (same names and weights) on 28x28x1
@@ -445,12 +580,17 @@ def attribution_speed(model: keras.Model, data: mv.MNIST, repeats: int) -> list:
     square = images.reshape(-1, 28, 28, 1)
     saliency, gradcam = Saliency(copy, clone=False), Gradcam(copy, clone=False)
     score = CategoricalScore(list(cls))
-    theirs = {"saliency": lambda: saliency(score, square),
-              "smoothgrad": lambda: saliency(score, square, smooth_samples=25,
-                                             smooth_noise=mv.attribution.SMOOTHGRAD_NOISE),
-              "gradcam": lambda: gradcam(score, square, penultimate_layer="layer_conv2_relu")}
-    runs = {f"ours: {method}": (lambda m=method: mv.attribute(model, images, cls, m))
-            for method in mv.ATTRIBUTION_METHODS}
+    theirs = {
+        "saliency": lambda: saliency(score, square),
+        "smoothgrad": lambda: saliency(
+            score, square, smooth_samples=25, smooth_noise=mv.attribution.SMOOTHGRAD_NOISE
+        ),
+        "gradcam": lambda: gradcam(score, square, penultimate_layer="layer_conv2_relu"),
+    }
+    runs = {
+        f"ours: {method}": (lambda m=method: mv.attribute(model, images, cls, m))
+        for method in mv.ATTRIBUTION_METHODS
+    }
     runs.update({f"tf-keras-vis: {method}": run for method, run in theirs.items()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -464,14 +604,18 @@ def attribution_speed(model: keras.Model, data: mv.MNIST, repeats: int) -> list:
     rows = []
     for name, seconds in timings.items():
         method = name.split(": ")[1]
-        ratio = (f"{seconds / timings[f'ours: {method}']:.1f}×"
-                 if name.startswith("tf-keras-vis") else "—")
+        ratio = (
+            f"{seconds / timings[f'ours: {method}']:.1f}×"
+            if name.startswith("tf-keras-vis")
+            else "—"
+        )
         rows.append([name, f"{seconds:.2f} s", ratio])
     rows.append(["**ours: all six methods**", f"**{ours_total:.1f} s**", ""])
     return rows
 
 
 # -- 6. whole runs -----------------------------------------------------------
+
 
 def whole_runs(names: list[str] | None = None) -> list:
     """Each notebook top to bottom (the networks cached), then ``make test``'s
@@ -486,17 +630,36 @@ def whole_runs(names: list[str] | None = None) -> list:
     rows = []
     with tempfile.TemporaryDirectory() as out:
         for notebook in notebooks:
-            command = [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                       "--ExecutePreprocessor.timeout=1800",
-                       "--ExecutePreprocessor.kernel_name=python3", "--output-dir", out,
-                       str(notebook)]
+            command = [
+                python,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--ExecutePreprocessor.timeout=1800",
+                "--ExecutePreprocessor.kernel_name=python3",
+                "--output-dir",
+                out,
+                str(notebook),
+            ]
             rows.append([f"`{notebook.name}` top to bottom", _timed(command)])
     if names:
         return rows
     rows += teaching_runs()
-    test = [python, "-m", "pytest", "-q", "tests", *sorted(
-        str(p) for p in (ROOT / "notebooks").glob("*.ipynb")), "--nbval",
-        "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg"]
+    test = [
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "tests",
+        *sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb")),
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        "notebooks/sanitize.cfg",
+    ]
     rows.append(["`make test` (unit tests and every notebook under nbval)", _timed(test)])
     return rows
 
@@ -510,21 +673,56 @@ def teaching_runs() -> list:
     rows = []
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        rows.append(["`make book` (the site, from the committed notebooks)", _timed(
-            [python, "tools/build_book.py", "--notebooks", "notebooks", "--out",
-             str(work / "site")])])
-        rows.append(["`make assignment` (five student editions, one autograder)", _timed(
-            [python, "tools/make_assignment.py", "--out", str(work / "assignment"),
-             *sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))])])
+        rows.append(
+            [
+                "`make book` (the site, from the committed notebooks)",
+                _timed(
+                    [
+                        python,
+                        "tools/build_book.py",
+                        "--notebooks",
+                        "notebooks",
+                        "--out",
+                        str(work / "site"),
+                    ]
+                ),
+            ]
+        )
+        rows.append(
+            [
+                "`make assignment` (five student editions, one autograder)",
+                _timed(
+                    [
+                        python,
+                        "tools/make_assignment.py",
+                        "--out",
+                        str(work / "assignment"),
+                        *sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb")),
+                    ]
+                ),
+            ]
+        )
         submissions = work / "submissions"
         submissions.mkdir()
         solutions = json.loads((ROOT / "notebooks" / "02_exercises.ipynb").read_text())
         solutions["metadata"]["otter"] = {"assignment_name": "02_exercises"}
         (submissions / "solutions.ipynb").write_text(json.dumps(solutions))
-        rows.append(["grading one submission (notebook 02's solutions, `make grade`)", _timed(
-            [python, "tools/grade.py", str(submissions), "--autograder",
-             str(work / "assignment" / "autograder" / "02_exercises.zip"), "--out",
-             str(work / "grades.csv")])])
+        rows.append(
+            [
+                "grading one submission (notebook 02's solutions, `make grade`)",
+                _timed(
+                    [
+                        python,
+                        "tools/grade.py",
+                        str(submissions),
+                        "--autograder",
+                        str(work / "assignment" / "autograder" / "02_exercises.zip"),
+                        "--out",
+                        str(work / "grades.csv"),
+                    ]
+                ),
+            ]
+        )
     return rows
 
 
@@ -537,6 +735,7 @@ def _timed(command: list[str]) -> str:
 
 
 # -- the report --------------------------------------------------------------
+
 
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
@@ -554,8 +753,10 @@ def machine() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cpu}, {cores} cores, {platform.system()} · Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    return (
+        f"{cpu}, {cores} cores, {platform.system()} · Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
 
 
 SECTIONS = ("training", "accuracy", "visualisation", "robust", "attribution", "whole-runs")
@@ -564,89 +765,140 @@ SECTIONS = ("training", "accuracy", "visualisation", "robust", "attribution", "w
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
-    parser.add_argument("--iterations", type=int, default=800,
-                        help="training iterations per throughput repeat")
+    parser.add_argument(
+        "--iterations", type=int, default=800, help="training iterations per throughput repeat"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the fast recipe")
-    parser.add_argument("--skip-whole-runs", action="store_true",
-                        help="leave out the notebooks and make test (about 8 minutes)")
-    parser.add_argument("--notebook", action="append", metavar="NAME",
-                        help="whole runs: time only this notebook (repeatable), without make test")
-    parser.add_argument("--only", choices=SECTIONS, action="append",
-                        help="run only these sections (repeatable; default: all)")
+    parser.add_argument(
+        "--skip-whole-runs",
+        action="store_true",
+        help="leave out the notebooks and make test (about 8 minutes)",
+    )
+    parser.add_argument(
+        "--notebook",
+        action="append",
+        metavar="NAME",
+        help="whole runs: time only this notebook (repeatable), without make test",
+    )
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        help="run only these sections (repeatable; default: all)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
     wanted = set(args.only or SECTIONS)
     started = time.perf_counter()
     data = mv.load_mnist()
-    sections = ["# Speed", "", "Written whole by `make bench` (`bench/bench.py`).", "",
-                f"Measured {datetime.date.today():%Y-%m-%d} on {machine()}; a 2048×2048 "
-                f"float32 matmul ran at {matmul_gflops():.0f} GFLOP/s at the start (how fast "
-                "the machine was in this hour). Every time is the median of "
-                f"{args.repeats} repeats after a warm-up; ratios come from runs taken in turns "
-                "in this one run.", ""]
+    sections = [
+        "# Speed",
+        "",
+        "Written whole by `make bench` (`bench/bench.py`).",
+        "",
+        f"Measured {datetime.date.today():%Y-%m-%d} on {machine()}; a 2048×2048 "
+        f"float32 matmul ran at {matmul_gflops():.0f} GFLOP/s at the start (how fast "
+        "the machine was in this hour). Every time is the median of "
+        f"{args.repeats} repeats after a warm-up; ratios come from runs taken in turns "
+        "in this one run.",
+        "",
+    ]
 
     if "training" in wanted:
         print("1/6 training throughput ...", flush=True)
         rows, facts = training_throughput(data, args.iterations, args.repeats)
-        sections += [f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} "
-                     "iterations "
-                 "per repeat)", "",
-                     f"Roofline: a 2048×2048 float32 matmul runs at "
-                     f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "
-                     f"{facts['flops_per_image'] / 1e6:.1f} MFLOP (forward pass from the layer "
-                     "shapes, ×3 for the backward pass).", "",
-                     table(["loop", "images/s", "vs model.fit", "GFLOP/s", "of roofline"], rows),
-                     ""]
+        sections += [
+            f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} "
+            "iterations "
+            "per repeat)",
+            "",
+            f"Roofline: a 2048×2048 float32 matmul runs at "
+            f"{facts['matmul_gflops']:.0f} GFLOP/s. Training one image costs "
+            f"{facts['flops_per_image'] / 1e6:.1f} MFLOP (forward pass from the layer "
+            "shapes, ×3 for the backward pass).",
+            "",
+            table(["loop", "images/s", "vs model.fit", "GFLOP/s", "of roofline"], rows),
+            "",
+        ]
 
     if "accuracy" in wanted:
         print("2/6 time to 99.0% ...", flush=True)
-        sections += ["### Time to 99.0% test accuracy (training time; evaluation excluded)", "",
-                     table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
-                     ""]
+        sections += [
+            "### Time to 99.0% test accuracy (training time; evaluation excluded)",
+            "",
+            table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
+            "",
+        ]
 
     if "visualisation" in wanted:
         print("3/6 feature visualisation ...", flush=True)
         model = mv.load_or_train_reference(data.train)
         rows, _ = feature_visualisation(model, max(args.repeats, 5))
-        sections += ["### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
-                     "and the engine's other runs)", "",
-                     "First call: the time of the first run, compilation included. "
-                     "\"before\": the loops as they were before the one engine "
-                     "(bench/legacy_ascent.py), timed in the same run.", "",
-                     table(["method", "time (compiled)", "first call", "slower than ours by"],
-                           rows), ""]
+        sections += [
+            "### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
+            "and the engine's other runs)",
+            "",
+            "First call: the time of the first run, compilation included. "
+            '"before": the loops as they were before the one engine '
+            "(bench/legacy_ascent.py), timed in the same run.",
+            "",
+            table(["method", "time (compiled)", "first call", "slower than ours by"], rows),
+            "",
+        ]
 
     if "robust" in wanted:
         print("4/6 adversarial training and attack ...", flush=True)
-        sections += ["### Adversarial training and attack", "",
-                     "Training steps timed side by side in one run; the ratio is the "
-                     "adversarial step's cost in standard steps.", "",
-                     table(["run", "speed or time", "cost vs standard"],
-                           robust_training(data, args.iterations // 2, args.repeats)), "",
-                     "### Handwriting: ten digits on the robust network (100 steps, compiled)",
-                     "", table(["method", "time", "vs plain"],
-                               handwriting_speed(mv.load_network(data, "robust"),
-                                                 args.repeats)), ""]
+        sections += [
+            "### Adversarial training and attack",
+            "",
+            "Training steps timed side by side in one run; the ratio is the "
+            "adversarial step's cost in standard steps.",
+            "",
+            table(
+                ["run", "speed or time", "cost vs standard"],
+                robust_training(data, args.iterations // 2, args.repeats),
+            ),
+            "",
+            "### Handwriting: ten digits on the robust network (100 steps, compiled)",
+            "",
+            table(
+                ["method", "time", "vs plain"],
+                handwriting_speed(mv.load_network(data, "robust"), args.repeats),
+            ),
+            "",
+        ]
 
     if "attribution" in wanted:
         print("5/6 attribution ...", flush=True)
         model = mv.load_or_train_reference(data.train)
-        sections += ["### Attribution (1,000 test digits, their true classes)", "",
-                     "SmoothGrad: 25 noisy copies; integrated gradients: 32 steps; Grad-CAM "
-                     "on `layer_conv2`; occlusion: a 4×4 square at each of 625 positions "
-                     "(only squares with ink are evaluated). tf-keras-vis runs the same "
-                     "network with the same weights on 28×28×1 input, timed in turns with "
-                     "ours; the last column is how many times longer it takes.", "",
-                     table(["method", "time (compiled)", "tf-keras-vis / ours"],
-                           attribution_speed(model, data, args.repeats)), ""]
+        sections += [
+            "### Attribution (1,000 test digits, their true classes)",
+            "",
+            "SmoothGrad: 25 noisy copies; integrated gradients: 32 steps; Grad-CAM "
+            "on `layer_conv2`; occlusion: a 4×4 square at each of 625 positions "
+            "(only squares with ink are evaluated). tf-keras-vis runs the same "
+            "network with the same weights on 28×28×1 input, timed in turns with "
+            "ours; the last column is how many times longer it takes.",
+            "",
+            table(
+                ["method", "time (compiled)", "tf-keras-vis / ours"],
+                attribution_speed(model, data, args.repeats),
+            ),
+            "",
+        ]
 
     if "whole-runs" in wanted and not args.skip_whole_runs:
         print("6/6 whole runs (each notebook, then make test) ...", flush=True)
         rows = whole_runs(args.notebook)
-        sections += ["### Whole runs", "",
-                     f"In this run a 2048×2048 float32 matmul ran at {matmul_gflops():.0f} "
-                     "GFLOP/s, a measure of how fast the machine was in this hour.", "",
-                     table(["run", "wall time"], rows), ""]
+        sections += [
+            "### Whole runs",
+            "",
+            f"In this run a 2048×2048 float32 matmul ran at {matmul_gflops():.0f} "
+            "GFLOP/s, a measure of how fast the machine was in this hour.",
+            "",
+            table(["run", "wall time"], rows),
+            "",
+        ]
     sections.append(f"The whole benchmark took {time.perf_counter() - started:.0f} s.")
     report = "\n".join(sections) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

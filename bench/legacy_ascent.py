@@ -84,8 +84,12 @@ def legacy_visualize(model, objectives, settings, start, seed=0):
         with tf.GradientTape() as tape:
             seen = images
             if settings.moves_images:
-                seen = transforms.apply_affine(images, transforms.random_affine_matrices(
-                    n, tf.stack([seed, i]), settings.jitter, settings.scale, settings.rotation))
+                seen = transforms.apply_affine(
+                    images,
+                    transforms.random_affine_matrices(
+                        n, tf.stack([seed, i]), settings.jitter, settings.scale, settings.rotation
+                    ),
+                )
             layer_outputs = probe(tf.reshape(seen, (n, 784)))[:-1]
             objective = 0.0
             for out, w in zip(layer_outputs, weights.values()):

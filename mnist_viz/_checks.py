@@ -16,8 +16,9 @@ DEFAULT_SEED = 0
 def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
     """A whole number in [minimum, maximum] (no upper bound when ``maximum`` is None)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= {minimum}, got {value!r} "
-                        f"({type(value).__name__}).")
+        raise TypeError(
+            f"{name} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})."
+        )
     upper = "" if maximum is None else f" and <= {maximum}"
     if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be >= {minimum}{upper}, got {value}.")
@@ -37,8 +38,9 @@ def check_non_negative_int(name: str, value) -> int:
 def check_positive_float(name: str, value) -> float:
     """A finite real number > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, got {value!r} "
-                        f"({type(value).__name__}).")
+        raise TypeError(
+            f"{name} must be a positive number, got {value!r} ({type(value).__name__})."
+        )
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}.")
     return float(value)
@@ -47,8 +49,7 @@ def check_positive_float(name: str, value) -> float:
 def check_non_negative_float(name: str, value) -> float:
     """A finite real number >= 0 (a weight that 0 switches off)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number >= 0, got {value!r} "
-                        f"({type(value).__name__}).")
+        raise TypeError(f"{name} must be a number >= 0, got {value!r} ({type(value).__name__}).")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
     return float(value)

@@ -14,8 +14,7 @@ def atomic_write(target: str | os.PathLike) -> Iterator[Path]:
     it to ``target`` in one step. On an exception the temporary file is removed
     and ``target`` is left as it was."""
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                               dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:

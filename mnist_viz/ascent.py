@@ -93,10 +93,20 @@ class Settings:
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
         if self.param not in PARAMETERIZATIONS:
-            raise ValueError(f"param must be one of {sorted(PARAMETERIZATIONS)}, got "
-                             f"{self.param!r}.")
-        for name in ("learning_rate", "jitter", "scale", "rotation", "tv", "l2", "l1",
-                     "blur_sigma", "contrast"):
+            raise ValueError(
+                f"param must be one of {sorted(PARAMETERIZATIONS)}, got {self.param!r}."
+            )
+        for name in (
+            "learning_rate",
+            "jitter",
+            "scale",
+            "rotation",
+            "tv",
+            "l2",
+            "l1",
+            "blur_sigma",
+            "contrast",
+        ):
             check_non_negative_float(name, getattr(self, name))
         if self.learning_rate == 0:
             raise ValueError("learning_rate must be > 0, got 0.")
@@ -104,18 +114,24 @@ class Settings:
             raise ValueError(f"scale must be below 1 (a zoom of 1 +/- scale), got {self.scale}.")
         check_int("blur_every", self.blur_every, 0)
         if self.blur_every and self.blur_sigma == 0:
-            raise ValueError("blur_sigma must be > 0 when blur_every is set; use "
-                             "blur_every=0 to switch blurring off.")
+            raise ValueError(
+                "blur_sigma must be > 0 when blur_every is set; use "
+                "blur_every=0 to switch blurring off."
+            )
         if not isinstance(self.transforms, tuple) or not all(map(callable, self.transforms)):
-            raise TypeError("transforms must be a tuple of functions (images, seed) -> images, "
-                            f"got {self.transforms!r}.")
+            raise TypeError(
+                "transforms must be a tuple of functions (images, seed) -> images, "
+                f"got {self.transforms!r}."
+            )
 
     def replace(self, **changes) -> Settings:
         """A copy with some settings changed (checked like the originals)."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise TypeError(f"unknown settings {sorted(unknown)}; valid: "
-                            f"{[f.name for f in dataclasses.fields(self)]}.")
+            raise TypeError(
+                f"unknown settings {sorted(unknown)}; valid: "
+                f"{[f.name for f in dataclasses.fields(self)]}."
+            )
         return dataclasses.replace(self, **changes)
 
     @property
@@ -137,9 +153,19 @@ class Settings:
 
     def numbers(self) -> dict:
         """The numeric settings, fed to the compiled loop as tensors."""
-        numbers = {name: tf.constant(getattr(self, name), tf.float32)
-                   for name in ("learning_rate", "jitter", "scale", "rotation", "tv", "l2",
-                                "l1", "blur_sigma")}
+        numbers = {
+            name: tf.constant(getattr(self, name), tf.float32)
+            for name in (
+                "learning_rate",
+                "jitter",
+                "scale",
+                "rotation",
+                "tv",
+                "l2",
+                "l1",
+                "blur_sigma",
+            )
+        }
         numbers["blur_every"] = tf.constant(self.blur_every, tf.int32)
         return numbers
 
@@ -161,14 +187,35 @@ REGULARIZED_DENSE = Settings(tv=0.01, l1=0.01, contrast=0.0)
 FOURIER = REGULARIZED.replace(param="fourier", learning_rate=0.1)
 # The reference tutorial's method: 30 plain steps of gradient / std from grey
 # noise, no transforms, no penalties, no blur.
-REFERENCE = Settings(steps=30, update="std", jitter=0.0, scale=0.0, rotation=0.0, tv=0.0,
-                     l1=0.0, blur_every=0, contrast=0.0, start="noise")
+REFERENCE = Settings(
+    steps=30,
+    update="std",
+    jitter=0.0,
+    scale=0.0,
+    rotation=0.0,
+    tv=0.0,
+    l1=0.0,
+    blur_every=0,
+    contrast=0.0,
+    start="noise",
+)
 
 # Plain small steps: the gradient scaled to an L2 length of 0.5 (about one pixel's
 # full range spread over the image), 100 steps, nothing else. On a robust network
 # this alone draws digits (see 04_robust_network.ipynb).
-PLAIN = Settings(steps=100, update="l2", learning_rate=0.5, jitter=0.0, scale=0.0,
-                 rotation=0.0, tv=0.0, l1=0.0, blur_every=0, contrast=0.0, start="blank")
+PLAIN = Settings(
+    steps=100,
+    update="l2",
+    learning_rate=0.5,
+    jitter=0.0,
+    scale=0.0,
+    rotation=0.0,
+    tv=0.0,
+    l1=0.0,
+    blur_every=0,
+    contrast=0.0,
+    start="blank",
+)
 
 # Plain steps plus two ingredients, from the mean training digit: on a robust
 # network it draws handwriting (04_robust_network.ipynb measures each part).
@@ -184,8 +231,9 @@ PLAIN_SHIFT_L1_CONV = PLAIN_SHIFT_L1.replace(l1=6e-4)
 PLAIN_SHIFT_L1_DENSE = PLAIN_SHIFT_L1.replace(l1=2e-3)
 
 
-def _by_kind(model: keras.Model, layer, logits: Settings, conv: Settings,
-             dense: Settings) -> Settings:
+def _by_kind(
+    model: keras.Model, layer, logits: Settings, conv: Settings, dense: Settings
+) -> Settings:
     layer_name = resolve_layer(model, layer)
     if layer_name == output_layer_name(model):
         return logits
@@ -279,8 +327,10 @@ class PrintProgress(Callback):
     def __call__(self, state, history):
         latest, flat = state.objective[-1], int(state.no_gradient[-1].sum())
         gradient = f", no gradient for {flat} of {len(latest)} images" if flat else ""
-        print(f"Step {state.done:>4}/{state.steps}: objective mean {latest.mean():.3f}, "
-              f"min {latest.min():.3f}, max {latest.max():.3f}{gradient}")
+        print(
+            f"Step {state.done:>4}/{state.steps}: objective mean {latest.mean():.3f}, "
+            f"min {latest.min():.3f}, max {latest.max():.3f}{gradient}"
+        )
 
 
 class PrintSteps(Callback):
@@ -322,12 +372,16 @@ def print_progress(history: AscentHistory, index: int = 0) -> None:
         if history.step[i, index] == 0:
             gradient = "no gradient (the feature does not respond to the image)"
         else:
-            gradient = (f"gradient min {history.grad_min[i, index]:+.6f}, "
-                        f"max {history.grad_max[i, index]:+.6f}, "
-                        f"step size {history.step[i, index]:.2f}")
-        print(f"Iteration {i:>3}: predicted {history.predicted[i, index]} "
-              f"({history.score[i, index]:7.2%}), {gradient}, "
-              f"objective {history.objective[i, index]:.4f}")
+            gradient = (
+                f"gradient min {history.grad_min[i, index]:+.6f}, "
+                f"max {history.grad_max[i, index]:+.6f}, "
+                f"step size {history.step[i, index]:.2f}"
+            )
+        print(
+            f"Iteration {i:>3}: predicted {history.predicted[i, index]} "
+            f"({history.score[i, index]:7.2%}), {gradient}, "
+            f"objective {history.objective[i, index]:.4f}"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -377,8 +431,9 @@ class _Engine:
         self.traces += 1
         transforms = list(self.settings.transforms)
         if self.settings.moves_images:
-            transforms.insert(0, random_affine(numbers["jitter"], numbers["scale"],
-                                               numbers["rotation"]))
+            transforms.insert(
+                0, random_affine(numbers["jitter"], numbers["scale"], numbers["rotation"])
+            )
         arrays = self.objective.prepare(self.model(), arrays)  # once, before the steps
         fields = _RECORDS if self.record else _RECORDS[:2]
         records = tuple(tf.TensorArray(tf.float32, size=count) for _ in fields)
@@ -390,8 +445,7 @@ class _Engine:
             values = self._step(i, seed, numbers, arrays, transforms)
             return k + 1, tuple(r.write(k, v) for r, v in zip(records, values))
 
-        _, records = tf.while_loop(lambda k, records: k < count, step,
-                                   (tf.constant(0), records))
+        _, records = tf.while_loop(lambda k, records: k < count, step, (tf.constant(0), records))
         return [r.stack() for r in records]
 
     def _blur_if_due(self, i, numbers):
@@ -417,8 +471,7 @@ class _Engine:
                     step_seed = tf.random.experimental.stateless_fold_in(step_seed, j)
                 seen = transform(seen, step_seed)
             outputs = LayerOutputs(self.model(), tf.reshape(seen, (n, img_size_flat)))
-            outputs.prefetch([*self.objective.layers,
-                              *([self.logits_name] if self.record else [])])
+            outputs.prefetch([*self.objective.layers, *([self.logits_name] if self.record else [])])
             objective = _checked_values(self.objective, outputs, arrays, n)
             total = objective
             if self.settings.has_priors:
@@ -434,8 +487,9 @@ class _Engine:
         else:  # a step along the gradient, sized per image
             if self.settings.update == "l2":
                 norm = tf.norm(tf.reshape(grad, (n, -1)), axis=1)
-                step = tf.where(norm > 0, numbers["learning_rate"] / (norm + 1e-12),
-                                tf.zeros_like(norm))
+                step = tf.where(
+                    norm > 0, numbers["learning_rate"] / (norm + 1e-12), tf.zeros_like(norm)
+                )
             else:
                 std = tf.math.reduce_std(grad, axis=axes)
                 step = tf.where(std > 0, 1.0 / (std + 1e-8), tf.zeros_like(std))
@@ -444,9 +498,13 @@ class _Engine:
         values = [objective, tf.cast(tf.reduce_all(grad == 0, axis=axes), tf.float32)]
         if self.record:
             probs = tf.nn.softmax(outputs[self.logits_name])
-            values += [tf.cast(tf.argmax(probs, axis=1), tf.float32),
-                       tf.reduce_max(probs, axis=1), tf.reduce_min(grad, axis=axes),
-                       tf.reduce_max(grad, axis=axes), step]
+            values += [
+                tf.cast(tf.argmax(probs, axis=1), tf.float32),
+                tf.reduce_max(probs, axis=1),
+                tf.reduce_min(grad, axis=axes),
+                tf.reduce_max(grad, axis=axes),
+                step,
+            ]
         return values
 
 
@@ -468,8 +526,10 @@ def _checked_values(objective: Objective, outputs: LayerOutputs, arrays, n: int)
     """The objective's values, shape (n,), or a clear error while the loop is traced."""
     values = tf.cast(tf.convert_to_tensor(objective.values(outputs, arrays)), tf.float32)
     if values.shape.rank is None or not values.shape.is_compatible_with((n,)):
-        raise ValueError(f"objective {objective.description!r} must give one value per "
-                         f"image, shape ({n},), got shape {tuple(values.shape)}.")
+        raise ValueError(
+            f"objective {objective.description!r} must give one value per "
+            f"image, shape ({n},), got shape {tuple(values.shape)}."
+        )
     return tf.ensure_shape(values, (n,))
 
 
@@ -479,8 +539,10 @@ def _check_callbacks(callbacks) -> list[Callback]:
     callbacks = list(callbacks)
     for i, callback in enumerate(callbacks):
         if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks[{i}] must be a Callback (PrintProgress, PrintSteps, "
-                            f"RecordFrames or your own), got {type(callback).__name__}.")
+            raise TypeError(
+                f"callbacks[{i}] must be a Callback (PrintProgress, PrintSteps, "
+                f"RecordFrames or your own), got {type(callback).__name__}."
+            )
         if callback.every is not None:
             check_positive_int(f"callbacks[{i}].every", callback.every)
     return callbacks
@@ -495,10 +557,15 @@ def _boundaries(steps: int, callbacks: list[Callback]) -> list[int]:
     return sorted(ends)
 
 
-def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
-              settings: Settings = REGULARIZED, seed: int | None = DEFAULT_SEED,
-              start: np.ndarray | None = None, callbacks: Sequence[Callback] = (),
-              record: bool = False) -> Visualization:
+def visualize(
+    model: keras.Model,
+    objectives: Objective | Sequence[Objective],
+    settings: Settings = REGULARIZED,
+    seed: int | None = DEFAULT_SEED,
+    start: np.ndarray | None = None,
+    callbacks: Sequence[Callback] = (),
+    record: bool = False,
+) -> Visualization:
     """Optimise a batch of images for an objective.
 
     Args:
@@ -516,8 +583,9 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
     """
     check_linear_layers(model)
     if not isinstance(settings, Settings):
-        raise TypeError(f"settings must be a Settings (e.g. REGULARIZED), got "
-                        f"{type(settings).__name__}.")
+        raise TypeError(
+            f"settings must be a Settings (e.g. REGULARIZED), got {type(settings).__name__}."
+        )
     objective = objectives if isinstance(objectives, Objective) else per_image(objectives)
     seed = check_seed(seed)
     if seed is None:
@@ -526,8 +594,10 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
     record = bool(record) or any(c.needs_history for c in callbacks)
     if start is None:
         if objective.batch_size is None:
-            raise ValueError(f"objective {objective.description!r} does not fix the number "
-                             "of images; give start images.")
+            raise ValueError(
+                f"objective {objective.description!r} does not fix the number "
+                "of images; give start images."
+            )
         start = start_images(objective.batch_size, settings.start, seed)
     start = check_images("start", start, count=objective.batch_size)
     n = len(start)
@@ -539,15 +609,29 @@ def visualize(model: keras.Model, objectives: Objective | Sequence[Objective],
     numbers, seed_tensor = settings.numbers(), tf.constant(seed, tf.int32)
     logs, done = [], 0
     for end in _boundaries(settings.steps, callbacks):
-        logs.append([r.numpy() for r in engine.run_steps(
-            tf.constant(done, tf.int32), tf.constant(end - done, tf.int32), seed_tensor,
-            numbers, arrays)])
+        logs.append(
+            [
+                r.numpy()
+                for r in engine.run_steps(
+                    tf.constant(done, tf.int32),
+                    tf.constant(end - done, tf.int32),
+                    seed_tensor,
+                    numbers,
+                    arrays,
+                )
+            ]
+        )
         if not np.all(np.isfinite(logs[-1][0])):
-            raise FloatingPointError(f"objective {objective.description!r} became NaN or "
-                                     f"infinite between steps {done} and {end}.")
+            raise FloatingPointError(
+                f"objective {objective.description!r} became NaN or "
+                f"infinite between steps {done} and {end}."
+            )
         done = end
-        called = [c for c in callbacks if done == settings.steps or (
-            c.every is not None and done % c.every == 0)]
+        called = [
+            c
+            for c in callbacks
+            if done == settings.steps or (c.every is not None and done % c.every == 0)
+        ]
         if called:
             objective, no_gradient, history = _records(logs)
             state = AscentState(done, settings.steps, engine.images(), objective, no_gradient)
@@ -568,10 +652,14 @@ def _records(logs) -> tuple[np.ndarray, np.ndarray, AscentHistory | None]:
     return objective, no_gradient, AscentHistory(**fields)
 
 
-def visualize_layer(model: keras.Model, layer: int | str | None,
-                    features: Sequence[int] | None = None,
-                    settings: Settings | None = None, seed: int | None = DEFAULT_SEED,
-                    callbacks: Sequence[Callback] = ()) -> np.ndarray:
+def visualize_layer(
+    model: keras.Model,
+    layer: int | str | None,
+    features: Sequence[int] | None = None,
+    settings: Settings | None = None,
+    seed: int | None = DEFAULT_SEED,
+    callbacks: Sequence[Callback] = (),
+) -> np.ndarray:
     """The images that the features of one layer like (default: all of them),
     shape (n, 28, 28) in [0, 1]. ``settings`` default to
     :func:`regularized_settings` for that layer."""
@@ -581,10 +669,14 @@ def visualize_layer(model: keras.Model, layer: int | str | None,
     return visualize(model, objectives, settings, seed, callbacks=callbacks).images
 
 
-def visualize_digits(model: keras.Model, settings: Settings = REGULARIZED,
-                     seed: int | None = DEFAULT_SEED, restarts: int = 1,
-                     diversity: Objective | None = None,
-                     callbacks: Sequence[Callback] = ()) -> np.ndarray:
+def visualize_digits(
+    model: keras.Model,
+    settings: Settings = REGULARIZED,
+    seed: int | None = DEFAULT_SEED,
+    restarts: int = 1,
+    diversity: Objective | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> np.ndarray:
     """For each restart, one image per digit 0..9, optimised in one batch.
 
     Returns (restarts, 10, 28, 28): row r holds restart r's digits, index = digit.
@@ -592,8 +684,11 @@ def visualize_digits(model: keras.Model, settings: Settings = REGULARIZED,
     ``diversity`` if given (an objective over all restarts x 10 images).
     """
     restarts = check_positive_int("restarts", restarts)
-    objective = per_image(layer_objectives(model, None, list(range(num_classes)) * restarts,
-                                           contrast=settings.contrast))
+    objective = per_image(
+        layer_objectives(
+            model, None, list(range(num_classes)) * restarts, contrast=settings.contrast
+        )
+    )
     if diversity is not None:
         objective = objective + diversity
     images = visualize(model, objective, settings, seed, callbacks=callbacks).images

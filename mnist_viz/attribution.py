@@ -46,8 +46,14 @@ from mnist_viz.layers import (
 )
 from mnist_viz.params import DEFAULT_SEED
 
-METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients", "gradcam",
-           "occlusion")
+METHODS = (
+    "saliency",
+    "gradient_input",
+    "smoothgrad",
+    "integrated_gradients",
+    "gradcam",
+    "occlusion",
+)
 SMOOTHGRAD_SAMPLES = 25
 SMOOTHGRAD_NOISE = 0.15  # standard deviation, as a share of the pixel range [0, 1]
 IG_STEPS = 32
@@ -65,11 +71,14 @@ def _check_batch(images, targets) -> tuple[np.ndarray, np.ndarray]:
 def _in_batches(function, arrays: tuple, batch_size: int):
     """``function`` called on consecutive slices of ``arrays`` (as tensors), its
     output (or each of its outputs) joined back into one NumPy array."""
-    parts = [function(*(tf.constant(array[start:start + batch_size]) for array in arrays))
-             for start in range(0, len(arrays[0]), batch_size)]
+    parts = [
+        function(*(tf.constant(array[start : start + batch_size]) for array in arrays))
+        for start in range(0, len(arrays[0]), batch_size)
+    ]
     if isinstance(parts[0], (tuple, list)):
-        return tuple(np.concatenate([part[i].numpy() for part in parts])
-                     for i in range(len(parts[0])))
+        return tuple(
+            np.concatenate([part[i].numpy() for part in parts]) for i in range(len(parts[0]))
+        )
     return np.concatenate([part.numpy() for part in parts])
 
 
@@ -91,8 +100,9 @@ def _gradient_function(model: keras.Model):
     return _gradient_functions[model]
 
 
-def target_logits_and_gradients(model: keras.Model, images, targets,
-                                batch_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def target_logits_and_gradients(
+    model: keras.Model, images, targets, batch_size: int = BATCH_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
     """Each image's logit for its target class, and that logit's gradient with
     respect to the pixels (n, 784), computed in batches."""
     images, targets = _check_batch(images, targets)
@@ -116,8 +126,14 @@ def gradient_input(model: keras.Model, images, targets) -> np.ndarray:
     return _as_maps(target_logits_and_gradients(model, images, targets)[1] * images)
 
 
-def smoothgrad(model: keras.Model, images, targets, samples: int = SMOOTHGRAD_SAMPLES,
-               noise: float = SMOOTHGRAD_NOISE, seed: int | None = DEFAULT_SEED) -> np.ndarray:
+def smoothgrad(
+    model: keras.Model,
+    images,
+    targets,
+    samples: int = SMOOTHGRAD_SAMPLES,
+    noise: float = SMOOTHGRAD_NOISE,
+    seed: int | None = DEFAULT_SEED,
+) -> np.ndarray:
     """The absolute value of the gradient averaged over ``samples`` copies of each
     image with Gaussian noise of standard deviation ``noise`` added (not clipped,
     as in Smilkov et al.)."""
@@ -132,14 +148,16 @@ def smoothgrad(model: keras.Model, images, targets, samples: int = SMOOTHGRAD_SA
     return _as_maps(np.abs(total / samples))
 
 
-def _unchecked_gradients(model: keras.Model, images: np.ndarray, targets: np.ndarray,
-                         batch_size: int = BATCH_SIZE) -> np.ndarray:
+def _unchecked_gradients(
+    model: keras.Model, images: np.ndarray, targets: np.ndarray, batch_size: int = BATCH_SIZE
+) -> np.ndarray:
     """Gradients for inputs that may leave [0, 1] (noisy copies)."""
     return _in_batches(_gradient_function(model), (images, targets), batch_size)[1]
 
 
-def integrated_gradients(model: keras.Model, images, targets, baseline=None,
-                         steps: int = IG_STEPS) -> np.ndarray:
+def integrated_gradients(
+    model: keras.Model, images, targets, baseline=None, steps: int = IG_STEPS
+) -> np.ndarray:
     """(image - baseline) times the mean gradient along the straight path from
     ``baseline`` (default: blank, no ink) to the image, taken at the midpoints of
     ``steps`` equal intervals. The maps add up to logit(image) - logit(baseline),
@@ -151,8 +169,9 @@ def integrated_gradients(model: keras.Model, images, targets, baseline=None,
     else:
         baseline = check_images("baseline", np.reshape(baseline, (-1, img_size_flat)))
         if len(baseline) not in (1, len(images)):
-            raise ValueError(f"baseline must be one image or one per image ({len(images)}), "
-                             f"got {len(baseline)}.")
+            raise ValueError(
+                f"baseline must be one image or one per image ({len(images)}), got {len(baseline)}."
+            )
         baseline = np.broadcast_to(baseline.reshape(-1, img_size_flat), images.shape)
     total = np.zeros_like(images)
     for alpha in (np.arange(steps, dtype=np.float32) + 0.5) / steps:
@@ -175,17 +194,23 @@ def gradcam_layer(model: keras.Model, layer: int | str | None = None) -> str:
         return convs[-1]
     name = resolve_layer(model, layer)  # an unknown name or index is an error there
     if name not in convs:
-        raise ValueError(f"Grad-CAM needs a conv layer; {name!r} is a dense layer, without "
-                         f"positions. Valid: {convs}.")
+        raise ValueError(
+            f"Grad-CAM needs a conv layer; {name!r} is a dense layer, without "
+            f"positions. Valid: {convs}."
+        )
     return name
 
 
 def _gradcam_function(model: keras.Model, layer_name: str):
     per_model = _gradcam_functions.setdefault(model, {})
     if layer_name not in per_model:
-        probe = keras.Model(model.inputs[0],
-                            [model.get_layer(relu_layer_name(layer_name)).output,
-                             model.get_layer(output_layer_name(model)).output])
+        probe = keras.Model(
+            model.inputs[0],
+            [
+                model.get_layer(relu_layer_name(layer_name)).output,
+                model.get_layer(output_layer_name(model)).output,
+            ],
+        )
 
         @tf.function(reduce_retracing=True, autograph=False)
         def cam(images, targets):
@@ -201,8 +226,13 @@ def _gradcam_function(model: keras.Model, layer_name: str):
     return per_model[layer_name]
 
 
-def gradcam(model: keras.Model, images, targets, layer: int | str | None = None,
-            batch_size: int = BATCH_SIZE) -> np.ndarray:
+def gradcam(
+    model: keras.Model,
+    images,
+    targets,
+    layer: int | str | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> np.ndarray:
     """Grad-CAM: the conv layer's feature maps (after their ReLU), each weighted
     by the mean gradient of the target logit over its positions, summed, kept
     where positive and resized (bilinear) to 28 x 28."""
@@ -217,8 +247,10 @@ def _forward_function(model: keras.Model):
     if model not in _forward_functions:
         model_ref = weakref.ref(model)
         _forward_functions[model] = tf.function(
-            lambda images: model_ref()(images, training=False), reduce_retracing=True,
-            autograph=False)
+            lambda images: model_ref()(images, training=False),
+            reduce_retracing=True,
+            autograph=False,
+        )
     return _forward_functions[model]
 
 
@@ -232,8 +264,9 @@ def target_logits(model: keras.Model, images, targets) -> np.ndarray:
     return _logits(model, images)[np.arange(len(targets)), targets]
 
 
-def occlusion(model: keras.Model, images, targets, patch: int = OCCLUSION_PATCH,
-              batch_size: int = 4096) -> np.ndarray:
+def occlusion(
+    model: keras.Model, images, targets, patch: int = OCCLUSION_PATCH, batch_size: int = 4096
+) -> np.ndarray:
     """How much the target logit drops when a ``patch`` x ``patch`` square is set
     to 0 (no ink), at every position (stride 1); each pixel gets the mean drop
     over the squares that cover it. A square with no ink changes nothing, so
@@ -248,27 +281,29 @@ def occlusion(model: keras.Model, images, targets, patch: int = OCCLUSION_PATCH,
     keep = np.ones((side * side, *img_shape), np.float32)  # 0 inside each square
     for y in range(side):
         for x in range(side):
-            keep[y * side + x, y:y + patch, x:x + patch] = 0.0
+            keep[y * side + x, y : y + patch, x : x + patch] = 0.0
     keep = keep.reshape(side * side, img_size_flat)
     drops = np.zeros((len(images), side * side), np.float32)
     base = target_logits(model, images, targets)
     for start in range(0, len(image_index), batch_size):
-        rows, where = image_index[start:start + batch_size], position[start:start + batch_size]
+        rows, where = image_index[start : start + batch_size], position[start : start + batch_size]
         occluded = images[rows] * keep[where]
-        drops[rows, where] = base[rows] - _logits(model, occluded)[np.arange(len(rows)),
-                                                                    targets[rows]]
+        drops[rows, where] = (
+            base[rows] - _logits(model, occluded)[np.arange(len(rows)), targets[rows]]
+        )
     drops = drops.reshape(len(images), side, side)
     total = np.zeros((len(images), *img_shape), np.float32)
     covered = np.zeros(img_shape, np.float32)
     for dy in range(patch):
         for dx in range(patch):
-            total[:, dy:dy + side, dx:dx + side] += drops
-            covered[dy:dy + side, dx:dx + side] += 1
+            total[:, dy : dy + side, dx : dx + side] += drops
+            covered[dy : dy + side, dx : dx + side] += 1
     return total / covered
 
 
-def attribute(model: keras.Model, images, targets, method: str = "saliency",
-              **options) -> np.ndarray:
+def attribute(
+    model: keras.Model, images, targets, method: str = "saliency", **options
+) -> np.ndarray:
     """Maps (n, 28, 28) by the method named ``method`` (one of :data:`METHODS`);
     ``options`` go to that method (e.g. ``samples`` for SmoothGrad, ``layer``
     for Grad-CAM)."""
@@ -320,8 +355,12 @@ def rank_correlation(maps_a, maps_b, mask=None) -> np.ndarray:
     if mask is None:
         return _correlation_of_ranks(rankdata(a, axis=1), rankdata(b, axis=1))
     mask = np.asarray(mask, dtype=bool).reshape(a.shape)
-    return np.array([_correlation_of_ranks(rankdata(a[i, m])[None], rankdata(b[i, m])[None])[0]
-                     for i, m in enumerate(mask)])
+    return np.array(
+        [
+            _correlation_of_ranks(rankdata(a[i, m])[None], rankdata(b[i, m])[None])[0]
+            for i, m in enumerate(mask)
+        ]
+    )
 
 
 def _correlation_of_ranks(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -351,8 +390,9 @@ def random_maps(count: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
     return np.random.default_rng(check_seed(seed)).random((count, *img_shape), np.float32)
 
 
-def deletion_insertion(model: keras.Model, images, targets, maps,
-                       points: int = 29) -> tuple[np.ndarray, np.ndarray]:
+def deletion_insertion(
+    model: keras.Model, images, targets, maps, points: int = 29
+) -> tuple[np.ndarray, np.ndarray]:
     """Per image, the area under the target class's softmax probability as the
     pixels are *deleted* (set to 0) from the highest-ranked by |map| down, and as
     they are *inserted* into a blank image in the same order. ``points`` evenly
@@ -362,8 +402,9 @@ def deletion_insertion(model: keras.Model, images, targets, maps,
     images, targets = _check_batch(images, targets)
     maps = np.abs(np.asarray(maps, dtype=np.float32))
     if maps.size != images.size or len(maps) != len(images):
-        raise ValueError(f"maps must match the images, shape ({len(images)}, 28, 28); "
-                         f"got {maps.shape}.")
+        raise ValueError(
+            f"maps must match the images, shape ({len(images)}, 28, 28); got {maps.shape}."
+        )
     maps = maps.reshape(images.shape)
     points = check_positive_int("points", points)
     rank = np.argsort(np.argsort(-maps, axis=1, kind="stable"), axis=1)  # 0 = most important
@@ -404,8 +445,9 @@ def feature_responses(model: keras.Model, layer: str, images, batch_size: int = 
     return _in_batches(lambda batch: probe(batch, training=False), (images,), batch_size)
 
 
-def top_examples(model: keras.Model, layer: str, images, feature: int,
-                 count: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def top_examples(
+    model: keras.Model, layer: str, images, feature: int, count: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``count`` examples that excite one feature most, strongest first, and
     their responses. For a dense layer an example is a whole digit (28 x 28); for
     a conv layer it is the patch of its receptive field around the position of
@@ -418,8 +460,7 @@ def top_examples(model: keras.Model, layer: str, images, feature: int,
         order = np.argsort(-responses, kind="stable")[:count]
         return images[order], responses[order]
     if layer not in RECEPTIVE_FIELDS:
-        raise ValueError(f"receptive fields are known for {list(RECEPTIVE_FIELDS)}, not "
-                         f"{layer!r}.")
+        raise ValueError(f"receptive fields are known for {list(RECEPTIVE_FIELDS)}, not {layer!r}.")
     stride, offset, size = RECEPTIVE_FIELDS[layer]
     flat = responses.reshape(len(images), -1)
     best_position = flat.argmax(axis=1)
@@ -430,5 +471,5 @@ def top_examples(model: keras.Model, layer: str, images, feature: int,
     for index in order:
         row, col = np.unravel_index(best_position[index], responses.shape[1:])
         top, left = stride * row - offset + size, stride * col - offset + size
-        patches.append(padded[index, top:top + size, left:left + size])
+        patches.append(padded[index, top : top + size, left : left + size])
     return np.stack(patches), best[order]

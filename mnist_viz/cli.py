@@ -22,8 +22,14 @@ from mnist_viz._files import atomic_write
 # The command line answers --help and bad arguments before TensorFlow loads, so
 # the package's modules are imported only once the arguments are checked; these
 # names match theirs (a test checks that they do).
-ATTRIBUTION_METHODS = ("saliency", "gradient_input", "smoothgrad", "integrated_gradients",
-                       "gradcam", "occlusion")
+ATTRIBUTION_METHODS = (
+    "saliency",
+    "gradient_input",
+    "smoothgrad",
+    "integrated_gradients",
+    "gradcam",
+    "occlusion",
+)
 NETWORKS = ("standard", "robust")
 GALLERY_METHODS = ("reference", "regularized", "plain", "plain-shift-l1")
 TEST_EPSILON = 0.3
@@ -126,12 +132,14 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid seed {text!r}: give a whole number >= 0") from None
+            f"invalid seed {text!r}: give a whole number >= 0"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number >= 0")
     if value > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"invalid seed {value}: give a whole number up to "
-                                         f"{MAX_SEED}")
+        raise argparse.ArgumentTypeError(
+            f"invalid seed {value}: give a whole number up to {MAX_SEED}"
+        )
     return value
 
 
@@ -140,11 +148,13 @@ def _digit_count(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid --digits {text!r}: give a whole number from 1 to {MAX_DIGITS}") from None
+            f"invalid --digits {text!r}: give a whole number from 1 to {MAX_DIGITS}"
+        ) from None
     if not 1 <= value <= MAX_DIGITS:
         raise argparse.ArgumentTypeError(
             f"invalid --digits {value}: give a whole number from 1 to {MAX_DIGITS} "
-            "(the test set holds 10,000 digits)")
+            "(the test set holds 10,000 digits)"
+        )
     return value
 
 
@@ -153,60 +163,115 @@ def _target(text: str) -> str | int:
         return text
     if text.isdigit() and int(text) <= 9:
         return int(text)
-    raise argparse.ArgumentTypeError(f"invalid --target {text!r}: give predicted, true or "
-                                     "a class from 0 to 9")
+    raise argparse.ArgumentTypeError(
+        f"invalid --target {text!r}: give predicted, true or a class from 0 to 9"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser for ``python -m mnist_viz``."""
-    parser = _OneLineParser(prog="python -m mnist_viz", description=DESCRIPTION,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _OneLineParser(
+        prog="python -m mnist_viz",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", metavar="command")
     commands.required = True
     gallery = commands.add_parser(
-        "gallery", help="write the images a layer's features like to a folder",
-        description=GALLERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    gallery.add_argument("--layer", required=True, choices=LAYERS,
-                         help="which layer's features: %(choices)s")
-    gallery.add_argument("--network", default="standard", choices=NETWORKS,
-                         help="standard: the tutorial's network; robust: the same network "
-                              "adversarially trained (default: %(default)s)")
-    gallery.add_argument("--method", default="regularized", choices=GALLERY_METHODS,
-                         help="reference: the tutorial's 30 steps of gradient / std from "
-                              "grey noise; regularized: 200 Adam steps with jitter, scale, "
-                              "rotation, total variation, L1 and blur; plain: 100 steps of "
-                              "the gradient scaled to an L2 length of 0.5, from the mean "
-                              "training digit plus seeded noise of +/-0.05 (a mild prior "
-                              "from the data), no transforms, no penalties; "
-                              "plain-shift-l1: the same steps on a copy shifted by up to "
-                              "one pixel, a new shift each step, with a small L1 charge "
-                              "for ink (on the robust network it draws handwriting) "
-                              "(default: %(default)s)")
-    gallery.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
-                         help="seed for the start images and random transforms "
-                              "(default: %(default)s)")
-    gallery.add_argument("--out", required=True, type=Path, metavar="DIR",
-                         help="output folder; created if its parent exists")
+        "gallery",
+        help="write the images a layer's features like to a folder",
+        description=GALLERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gallery.add_argument(
+        "--layer", required=True, choices=LAYERS, help="which layer's features: %(choices)s"
+    )
+    gallery.add_argument(
+        "--network",
+        default="standard",
+        choices=NETWORKS,
+        help="standard: the tutorial's network; robust: the same network "
+        "adversarially trained (default: %(default)s)",
+    )
+    gallery.add_argument(
+        "--method",
+        default="regularized",
+        choices=GALLERY_METHODS,
+        help="reference: the tutorial's 30 steps of gradient / std from "
+        "grey noise; regularized: 200 Adam steps with jitter, scale, "
+        "rotation, total variation, L1 and blur; plain: 100 steps of "
+        "the gradient scaled to an L2 length of 0.5, from the mean "
+        "training digit plus seeded noise of +/-0.05 (a mild prior "
+        "from the data), no transforms, no penalties; "
+        "plain-shift-l1: the same steps on a copy shifted by up to "
+        "one pixel, a new shift each step, with a small L1 charge "
+        "for ink (on the robust network it draws handwriting) "
+        "(default: %(default)s)",
+    )
+    gallery.add_argument(
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
+        help="seed for the start images and random transforms (default: %(default)s)",
+    )
+    gallery.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder; created if its parent exists",
+    )
     attribute_command = commands.add_parser(
-        "attribute", help="write which pixels decide the answer for test digits",
-        description=ATTRIBUTE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    attribute_command.add_argument("--method", required=True, choices=ATTRIBUTION_METHODS,
-                                   help="the attribution method: %(choices)s")
-    attribute_command.add_argument("--digits", required=True, type=_digit_count, metavar="N",
-                                   help=f"how many test digits, from the first: 1 to "
-                                        f"{MAX_DIGITS}")
-    attribute_command.add_argument("--target", default="predicted", type=_target,
-                                   help="the class each map explains: predicted, true, or "
-                                        "one class 0-9 for every digit (default: %(default)s)")
-    attribute_command.add_argument("--network", default="standard", choices=NETWORKS,
-                                   help="standard or robust (default: %(default)s)")
-    attribute_command.add_argument("--layer", default=None, choices=LAYERS,
-                                   help="Grad-CAM's conv layer (default: layer_conv2); only "
-                                        "for --method gradcam")
-    attribute_command.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
-                                   help="seed of SmoothGrad's noise (default: %(default)s)")
-    attribute_command.add_argument("--out", required=True, type=Path, metavar="DIR",
-                                   help="output folder; created if its parent exists")
+        "attribute",
+        help="write which pixels decide the answer for test digits",
+        description=ATTRIBUTE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    attribute_command.add_argument(
+        "--method",
+        required=True,
+        choices=ATTRIBUTION_METHODS,
+        help="the attribution method: %(choices)s",
+    )
+    attribute_command.add_argument(
+        "--digits",
+        required=True,
+        type=_digit_count,
+        metavar="N",
+        help=f"how many test digits, from the first: 1 to {MAX_DIGITS}",
+    )
+    attribute_command.add_argument(
+        "--target",
+        default="predicted",
+        type=_target,
+        help="the class each map explains: predicted, true, or "
+        "one class 0-9 for every digit (default: %(default)s)",
+    )
+    attribute_command.add_argument(
+        "--network",
+        default="standard",
+        choices=NETWORKS,
+        help="standard or robust (default: %(default)s)",
+    )
+    attribute_command.add_argument(
+        "--layer",
+        default=None,
+        choices=LAYERS,
+        help="Grad-CAM's conv layer (default: layer_conv2); only for --method gradcam",
+    )
+    attribute_command.add_argument(
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
+        help="seed of SmoothGrad's noise (default: %(default)s)",
+    )
+    attribute_command.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder; created if its parent exists",
+    )
     return parser
 
 
@@ -215,15 +280,18 @@ def check_output_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a file; give a folder to write into")
     if not out.exists() and not out.parent.is_dir():
-        raise UsageError(f"--out {str(out)!r}: its parent folder {str(out.parent)!r} "
-                         "does not exist; create it first")
+        raise UsageError(
+            f"--out {str(out)!r}: its parent folder {str(out.parent)!r} "
+            "does not exist; create it first"
+        )
     try:
         out.mkdir(exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass  # the only reliable test of writability (root passes os.access)
     except OSError as err:
-        raise UsageError(f"--out {str(out)!r} is not writable ({err.strerror}); choose "
-                         "a folder you can write to") from None
+        raise UsageError(
+            f"--out {str(out)!r} is not writable ({err.strerror}); choose a folder you can write to"
+        ) from None
     return out
 
 
@@ -239,16 +307,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     if args.command == "attribute":
-        summary = write_attribution(args.method, args.digits, args.target, out, args.network,
-                                    args.layer, args.seed)
+        summary = write_attribution(
+            args.method, args.digits, args.target, out, args.network, args.layer, args.seed
+        )
     else:
         summary = write_gallery(args.layer, args.method, args.seed, out, args.network)
     print(f"Wrote {', '.join(summary['files'])} to {out}")
     return 0
 
 
-def write_gallery(layer: str, method: str, seed: int, out: Path,
-                  network: str = "standard") -> dict:
+def write_gallery(layer: str, method: str, seed: int, out: Path, network: str = "standard") -> dict:
     """Optimise the images for ``layer`` of ``network`` with ``method`` and write
     the three files."""
     import numpy as np
@@ -267,25 +335,41 @@ def write_gallery(layer: str, method: str, seed: int, out: Path,
     settings = method_settings(method, model, layer)
     objectives = layer_objectives(model, layer, contrast=settings.contrast)
     n = len(objectives)
-    print(f"Layer {layer} of the {network} network: optimising {n} images together, "
-          f"{settings.steps} steps.")
-    images = visualize(model, objectives, settings, seed,
-                       callbacks=[PrintProgress(every=50)] if settings.steps > 50 else ()).images
+    print(
+        f"Layer {layer} of the {network} network: optimising {n} images together, "
+        f"{settings.steps} steps."
+    )
+    images = visualize(
+        model,
+        objectives,
+        settings,
+        seed,
+        callbacks=[PrintProgress(every=50)] if settings.steps > 50 else (),
+    ).images
     epsilon = TEST_EPSILON
     test = data.test.images[:ROBUST_CHECK_DIGITS], data.test.cls[:ROBUST_CHECK_DIGITS]
-    summary = {"layer": layer, "method": method, "seed": seed, "features": n,
-               "network": network,
-               "model_test_accuracy": classification_accuracy(model, data.test),
-               "robust_accuracy": {"attack": f"PGD-20, L-infinity epsilon {epsilon}, step "
-                                             f"epsilon/8, first {ROBUST_CHECK_DIGITS} "
-                                             "test digits",
-                                   "accuracy": robust_accuracy(model, *test, epsilon)},
-               "settings": settings.describe()}
+    summary = {
+        "layer": layer,
+        "method": method,
+        "seed": seed,
+        "features": n,
+        "network": network,
+        "model_test_accuracy": classification_accuracy(model, data.test),
+        "robust_accuracy": {
+            "attack": f"PGD-20, L-infinity epsilon {epsilon}, step "
+            f"epsilon/8, first {ROBUST_CHECK_DIGITS} "
+            "test digits",
+            "accuracy": robust_accuracy(model, *test, epsilon),
+        },
+        "settings": settings.describe(),
+    }
     if settings.start == "mean digit":
         summary["start"] = "mean training digit + uniform noise of +/-0.05"
     if layer == "logits":
-        print("Judging the ten digits (independent CNN, logistic regression on pixels "
-              "and a robust CNN).")
+        print(
+            "Judging the ten digits (independent CNN, logistic regression on pixels "
+            "and a robust CNN)."
+        )
         summary["recognizability"] = judge(model, load_judges(data), images).summary()
     titles = [str(i) for i in range(n)]
     figure = plot_image_grid(images, GRID_COLUMNS[layer], titles, size=1.0)
@@ -307,8 +391,10 @@ def check_attribution_layer(method: str, layer: str | None) -> None:
     if method != "gradcam":
         raise UsageError(f"--layer {layer} applies only to --method gradcam, not {method}")
     if not layer.startswith("layer_conv"):
-        raise UsageError(f"Grad-CAM needs a conv layer with positions; {layer} is a dense "
-                         "layer. Use --layer layer_conv1 or layer_conv2")
+        raise UsageError(
+            f"Grad-CAM needs a conv layer with positions; {layer} is a dense "
+            "layer. Use --layer layer_conv1 or layer_conv2"
+        )
 
 
 def _attribution_options(method: str, layer: str | None, seed: int) -> dict:
@@ -319,9 +405,15 @@ def _attribution_options(method: str, layer: str | None, seed: int) -> dict:
     return {}
 
 
-def write_attribution(method: str, digits: int, target: str | int, out: Path,
-                      network: str = "standard", layer: str | None = None,
-                      seed: int = DEFAULT_SEED) -> dict:
+def write_attribution(
+    method: str,
+    digits: int,
+    target: str | int,
+    out: Path,
+    network: str = "standard",
+    layer: str | None = None,
+    seed: int = DEFAULT_SEED,
+) -> dict:
     """Maps by ``method`` for the first ``digits`` test digits, and the three files."""
     import numpy as np
 
@@ -346,19 +438,29 @@ def write_attribution(method: str, digits: int, target: str | int, out: Path,
     panels = np.empty((2 * shown, 28, 28), np.float32)
     panels[0::2] = images[:shown].reshape(-1, 28, 28)
     panels[1::2] = normalize_maps(maps[:shown])
-    titles = [title for i in range(shown)
-              for title in (f"{true[i]} -> {predicted[i]}", f"map for {targets[i]}")]
+    titles = [
+        title
+        for i in range(shown)
+        for title in (f"{true[i]} -> {predicted[i]}", f"map for {targets[i]}")
+    ]
     figure = plot_image_grid(panels, ATTRIBUTE_COLUMNS, titles, size=1.0)
     with atomic_write(out / f"{method}.png") as tmp:
         figure.savefig(tmp, dpi=80)
     with atomic_write(out / f"{method}.npy") as tmp:
         np.save(tmp, maps)
-    summary = {"method": method, "options": options, "network": network, "digits": digits,
-               "target": target, "shown_in_png": shown,
-               "true": true.tolist(), "predicted": predicted.tolist(),
-               "targets": np.asarray(targets).tolist(),
-               "files": [f"{method}.png", f"{method}.npy", "summary.json"],
-               "seconds": round(time.perf_counter() - started, 1)}
+    summary = {
+        "method": method,
+        "options": options,
+        "network": network,
+        "digits": digits,
+        "target": target,
+        "shown_in_png": shown,
+        "true": true.tolist(),
+        "predicted": predicted.tolist(),
+        "targets": np.asarray(targets).tolist(),
+        "files": [f"{method}.png", f"{method}.npy", "summary.json"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     with atomic_write(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary

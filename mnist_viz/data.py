@@ -71,23 +71,32 @@ class IdxFile:
 
 MNIST_FILES = {
     "train_images": IdxFile(
-        "train-images-idx3-ubyte.gz", (60_000, 28, 28),
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        "train-images-idx3-ubyte.gz",
+        (60_000, 28, 28),
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
     "train_labels": IdxFile(
-        "train-labels-idx1-ubyte.gz", (60_000,),
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        "train-labels-idx1-ubyte.gz",
+        (60_000,),
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
     "test_images": IdxFile(
-        "t10k-images-idx3-ubyte.gz", (10_000, 28, 28),
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        "t10k-images-idx3-ubyte.gz",
+        (10_000, 28, 28),
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
     "test_labels": IdxFile(
-        "t10k-labels-idx1-ubyte.gz", (10_000,),
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        "t10k-labels-idx1-ubyte.gz",
+        (10_000,),
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
 }
 
 
 # --------------------------------------------------------------------------
 # Reading and verifying IDX files
 # --------------------------------------------------------------------------
+
 
 def _decompressed_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped when it starts with the gzip magic."""
@@ -96,8 +105,9 @@ def _decompressed_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except PermissionError as err:
-        raise MNISTDataError(f"{path} cannot be read ({err.strerror}); "
-                             "check its permissions.") from err
+        raise MNISTDataError(
+            f"{path} cannot be read ({err.strerror}); check its permissions."
+        ) from err
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
@@ -115,7 +125,8 @@ def parse_idx(payload: bytes, expected: IdxFile, source: str = "<bytes>") -> np.
     if len(payload) < header:
         raise MNISTDataError(
             f"{source}: only {len(payload)} bytes, too short for an IDX header "
-            f"of {header} bytes. Replace the file with the original.")
+            f"of {header} bytes. Replace the file with the original."
+        )
     zero, dtype_code, ndim = struct.unpack(">HBB", payload[:4])
     if zero != 0 or dtype_code != _IDX_UBYTE or ndim != len(expected.shape):
         found = int.from_bytes(payload[:4], "big")
@@ -123,17 +134,20 @@ def parse_idx(payload: bytes, expected: IdxFile, source: str = "<bytes>") -> np.
         raise MNISTDataError(
             f"{source}: magic number {found:#010x}, expected {wanted:#010x} "
             f"(unsigned bytes, {len(expected.shape)} dimensions). This is not the "
-            f"MNIST file {expected.filename}.")
+            f"MNIST file {expected.filename}."
+        )
     shape = struct.unpack(f">{ndim}I", payload[4:header])
     if shape != expected.shape:
         raise MNISTDataError(
             f"{source}: dimensions {shape}, expected {expected.shape}. "
-            f"This is not the MNIST file {expected.filename}.")
+            f"This is not the MNIST file {expected.filename}."
+        )
     count = int(np.prod(shape))
     if len(payload) - header != count:
         raise MNISTDataError(
             f"{source}: payload holds {len(payload) - header} bytes but the header "
-            f"announces {count}. The file is truncated or padded; replace it.")
+            f"announces {count}. The file is truncated or padded; replace it."
+        )
     return np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -146,13 +160,15 @@ def read_idx(path: str | os.PathLike, expected: IdxFile) -> np.ndarray:
         raise MNISTDataError(
             f"{path}: SHA-256 of the decompressed bytes is {digest}, expected "
             f"{expected.sha256}. The file is corrupted or not the original; delete "
-            "it and run again to fetch a fresh copy.")
+            "it and run again to fetch a fresh copy."
+        )
     return parse_idx(payload, expected, source=str(path))
 
 
 # --------------------------------------------------------------------------
 # Fetching missing files
 # --------------------------------------------------------------------------
+
 
 def _download(url: str, dest, progress: bool) -> None:
     """Stream ``url`` into the open binary file ``dest``, with a progress bar."""
@@ -161,15 +177,18 @@ def _download(url: str, dest, progress: bool) -> None:
     with urllib.request.urlopen(url, timeout=30) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
         name = url.rsplit("/", 1)[-1]
-        with tqdm(total=total, unit="B", unit_scale=True, desc=name,
-                  disable=not progress) as bar:
+        with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
             while chunk := response.read(1 << 16):
                 dest.write(chunk)
                 bar.update(len(chunk))
 
 
-def fetch(expected: IdxFile, data_dir: str | os.PathLike,
-          mirrors: tuple[str, ...] | None = None, progress: bool = True) -> Path:
+def fetch(
+    expected: IdxFile,
+    data_dir: str | os.PathLike,
+    mirrors: tuple[str, ...] | None = None,
+    progress: bool = True,
+) -> Path:
     """Download ``expected`` into ``data_dir`` from the first mirror that works.
 
     Each attempt goes to a temporary file in ``data_dir`` that is verified and
@@ -190,14 +209,17 @@ def fetch(expected: IdxFile, data_dir: str | os.PathLike,
             problems.append(f"{url}: {err}")
     raise MNISTMissingError(
         f"{expected.filename} is missing from {data_dir} and could not be "
-        "downloaded:\n  " + "\n  ".join(problems) +
-        f"\nCopy the original file to {target} (or set {DATA_ENV_VAR} to a folder "
-        "that holds it) and run again.")
+        "downloaded:\n  "
+        + "\n  ".join(problems)
+        + f"\nCopy the original file to {target} (or set {DATA_ENV_VAR} to a folder "
+        "that holds it) and run again."
+    )
 
 
 # --------------------------------------------------------------------------
 # Splits and mini-batches
 # --------------------------------------------------------------------------
+
 
 class Split:
     """One part of the data: flat images, one-hot labels and class numbers."""
@@ -247,7 +269,7 @@ class Split:
                     self.epochs_completed += 1
                 self._order = self._rng.permutation(len(self))
                 self._position = 0
-            part = self._order[self._position:self._position + n]
+            part = self._order[self._position : self._position + n]
             self._position += len(part)
             n -= len(part)
             parts.append(part)
@@ -271,13 +293,14 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     path = Path(data_dir).expanduser()
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(
-            f"data_dir {str(path)!r} is a file; give the folder that holds the four "
-            "MNIST files.")
+            f"data_dir {str(path)!r} is a file; give the folder that holds the four MNIST files."
+        )
     return path
 
 
-def load_array(name: str, data_dir: str | os.PathLike | None = None,
-               download: bool = True) -> np.ndarray:
+def load_array(
+    name: str, data_dir: str | os.PathLike | None = None, download: bool = True
+) -> np.ndarray:
     """One verified MNIST array by name (``train_images``, ``test_labels``, ...)."""
     if name not in MNIST_FILES:
         raise ValueError(f"unknown MNIST file {name!r}; valid names: {sorted(MNIST_FILES)}")
@@ -288,16 +311,19 @@ def load_array(name: str, data_dir: str | os.PathLike | None = None,
         if not download and not folder.is_dir():
             raise MNISTMissingError(
                 f"data folder {str(folder)!r} does not exist; give the folder that holds "
-                f"the four MNIST files (by default {default_data_dir()}).")
+                f"the four MNIST files (by default {default_data_dir()})."
+            )
         if not download:
             raise MNISTMissingError(
-                f"{expected.filename} is missing: put the original file at {path}.")
+                f"{expected.filename} is missing: put the original file at {path}."
+            )
         path = fetch(expected, folder)
     return read_idx(path, expected)
 
 
-def load_mnist(data_dir: str | os.PathLike | None = None, seed: int | None = 0,
-               download: bool = True) -> MNIST:
+def load_mnist(
+    data_dir: str | os.PathLike | None = None, seed: int | None = 0, download: bool = True
+) -> MNIST:
     """Load and verify MNIST; the last 5,000 training images become validation.
 
     Args:
@@ -325,24 +351,27 @@ def check_images(name: str, images, count: int | None = None) -> np.ndarray:
     """
     array = np.asarray(images)
     if array.dtype.kind not in "fiu" or array.dtype == bool:
-        raise TypeError(f"{name} must hold numbers (float in [0, 1]), got dtype "
-                        f"{array.dtype}.")
+        raise TypeError(f"{name} must hold numbers (float in [0, 1]), got dtype {array.dtype}.")
     if array.ndim == 2 and array.shape[1] == img_size_flat:
         array = array.reshape(-1, *img_shape)
     if array.ndim != 3 or array.shape[1:] != img_shape:
-        raise ValueError(f"{name} must have shape (n, {img_size_flat}) or (n, 28, 28), "
-                         f"got {array.shape}.")
+        raise ValueError(
+            f"{name} must have shape (n, {img_size_flat}) or (n, 28, 28), got {array.shape}."
+        )
     if count is not None and len(array) != count:
-        raise ValueError(f"{name} must hold exactly {count} images, "
-                         f"got {len(array)}.")
+        raise ValueError(f"{name} must hold exactly {count} images, got {len(array)}.")
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values; pixel values must "
-                         "be finite numbers in [0, 1].")
+        raise ValueError(
+            f"{name} contains NaN or infinite values; pixel values must "
+            "be finite numbers in [0, 1]."
+        )
     low, high = float(array.min(initial=0)), float(array.max(initial=0))
     if low < 0 or high > 1:
-        raise ValueError(f"{name} has values in [{low:g}, {high:g}]; pixel values must "
-                         "lie in [0, 1] (divide 0-255 images by 255).")
+        raise ValueError(
+            f"{name} has values in [{low:g}, {high:g}]; pixel values must "
+            "lie in [0, 1] (divide 0-255 images by 255)."
+        )
     return array
 
 
@@ -350,11 +379,14 @@ def check_classes(name: str, cls, count: int) -> np.ndarray:
     """``count`` class numbers, each a whole number in 0..9."""
     array = np.asarray(cls)
     if array.ndim != 1 or len(array) != count:
-        raise ValueError(f"{name} must be {count} class numbers to match the images, "
-                         f"got shape {array.shape}.")
+        raise ValueError(
+            f"{name} must be {count} class numbers to match the images, got shape {array.shape}."
+        )
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold whole class numbers 0-9, got dtype {array.dtype}.")
     if array.size and (array.min() < 0 or array.max() > 9):
-        raise ValueError(f"{name} must hold class numbers in 0-9, got values from "
-                         f"{array.min()} to {array.max()}.")
+        raise ValueError(
+            f"{name} must hold class numbers in 0-9, got values from "
+            f"{array.min()} to {array.max()}."
+        )
     return array

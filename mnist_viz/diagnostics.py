@@ -26,7 +26,7 @@ def silent_fraction(model: keras.Model, layer, images, batch_size: int = 1000) -
     probe = layer_model(model, [relu_layer_name(layer_name)])
     silent = 0
     for start in range(0, len(images), batch_size):
-        out = probe(images[start:start + batch_size], training=False).numpy()
+        out = probe(images[start : start + batch_size], training=False).numpy()
         peak = out.reshape(len(out), -1, out.shape[-1]).max(axis=1)
         silent = silent + (peak <= 0).sum(axis=0)
     return silent / len(images)
@@ -62,8 +62,9 @@ def correlated_pairs(vectors, threshold: float = 0.9) -> list[tuple[int, int, fl
     corr = correlation_matrix(vectors)
     i, j = np.triu_indices(len(corr), k=1)
     keep = corr[i, j] > threshold
-    return [(int(a), int(b), round(float(r), 3))
-            for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])]
+    return [
+        (int(a), int(b), round(float(r), 3)) for a, b, r in zip(i[keep], j[keep], corr[i, j][keep])
+    ]
 
 
 def near_duplicate_pairs(images, tolerance: float = 0.05) -> list[tuple[int, int, float]]:
@@ -73,15 +74,22 @@ def near_duplicate_pairs(images, tolerance: float = 0.05) -> list[tuple[int, int
     flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     pairs = []
     for i in range(len(flat)):
-        differences = np.abs(flat[i + 1:] - flat[i]).mean(axis=1)
-        pairs += [(i, i + 1 + int(k), round(float(differences[k]), 4))
-                  for k in np.flatnonzero(differences <= tolerance)]
+        differences = np.abs(flat[i + 1 :] - flat[i]).mean(axis=1)
+        pairs += [
+            (i, i + 1 + int(k), round(float(differences[k]), 4))
+            for k in np.flatnonzero(differences <= tolerance)
+        ]
     return pairs
 
 
-def silenced_accuracy_drops(model: keras.Model, layer, images, labels,
-                            groups: Sequence[Sequence[int]],
-                            batch_size: int = 2000) -> np.ndarray:
+def silenced_accuracy_drops(
+    model: keras.Model,
+    layer,
+    images,
+    labels,
+    groups: Sequence[Sequence[int]],
+    batch_size: int = 2000,
+) -> np.ndarray:
     """For each group of feature indices, the test accuracy lost when those
     features of ``layer`` are silenced (their output after the ReLU set to 0)
     while the rest of the network runs as trained. The layer is computed once
@@ -93,14 +101,15 @@ def silenced_accuracy_drops(model: keras.Model, layer, images, labels,
     batch_size = check_positive_int("batch_size", batch_size)
     relu = relu_layer_name(layer_name)
     names = [item.name for item in model.layers]
-    above = model.layers[names.index(relu) + 1:]
+    above = model.layers[names.index(relu) + 1 :]
     features = model.get_layer(layer_name).kernel.shape[-1]
     masks = np.ones((len(groups), features), np.float32)
     for row, group in enumerate(groups):
         group = [int(f) for f in group]
         if any(not 0 <= f < features for f in group):
-            raise ValueError(f"feature indices of {layer_name!r} run from 0 to {features - 1}; "
-                             f"got {group}.")
+            raise ValueError(
+                f"feature indices of {layer_name!r} run from 0 to {features - 1}; got {group}."
+            )
         masks[row, group] = 0.0
 
     @tf.function(reduce_retracing=True, autograph=False)
@@ -113,8 +122,8 @@ def silenced_accuracy_drops(model: keras.Model, layer, images, labels,
     probe = layer_model(model, [relu])
     correct_all = np.zeros(len(groups) + 1)
     for start in range(0, len(images), batch_size):
-        outputs = probe(images[start:start + batch_size], training=False)
-        truth = labels[start:start + batch_size]
+        outputs = probe(images[start : start + batch_size], training=False)
+        truth = labels[start : start + batch_size]
         for row, mask in enumerate([np.ones(features, np.float32), *masks]):
             correct_all[row] += np.sum(predicted(outputs, tf.constant(mask)).numpy() == truth)
     accuracy = correct_all / len(images)
@@ -149,15 +158,19 @@ def agreement_across_starts(images, groups, starts) -> tuple[float, float, float
     the start made no difference to where the restarts of a digit end."""
     groups, starts = np.asarray(groups), np.asarray(starts)
     if groups.shape != (len(images),) or starts.shape != (len(images),):
-        raise ValueError(f"groups and starts need one entry per image ({len(images)}); got "
-                         f"shapes {groups.shape} and {starts.shape}.")
+        raise ValueError(
+            f"groups and starts need one entry per image ({len(images)}); got "
+            f"shapes {groups.shape} and {starts.shape}."
+        )
     corr = correlation_matrix(images)
     same_group = groups[:, None] == groups[None, :]
     same_start = starts[:, None] == starts[None, :]
     off_diagonal = ~np.eye(len(groups), dtype=bool)
-    return (float(corr[same_group & same_start & off_diagonal].mean()),
-            float(corr[same_group & ~same_start].mean()),
-            float(corr[~same_group].mean()))
+    return (
+        float(corr[same_group & same_start & off_diagonal].mean()),
+        float(corr[same_group & ~same_start].mean()),
+        float(corr[~same_group].mean()),
+    )
 
 
 def mean_and_sd(values) -> tuple[float, float]:
@@ -165,8 +178,9 @@ def mean_and_sd(values) -> tuple[float, float]:
     e.g. one test accuracy per seed."""
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or len(values) < 2:
-        raise ValueError(f"give at least two measurements (one per seed), got shape "
-                         f"{values.shape}.")
+        raise ValueError(
+            f"give at least two measurements (one per seed), got shape {values.shape}."
+        )
     return float(values.mean()), float(values.std())
 
 
@@ -187,12 +201,16 @@ def seed_table(accuracies: dict, baseline, parameters: dict | None = None) -> st
     ``parameters``, if given, maps the same labels to parameter counts.
     """
     if baseline not in accuracies:
-        raise ValueError(f"baseline {baseline!r} is not a row of the table; rows: "
-                         f"{list(accuracies)}.")
+        raise ValueError(
+            f"baseline {baseline!r} is not a row of the table; rows: {list(accuracies)}."
+        )
     seeds = len(accuracies[baseline])
-    header = ["network", *(["parameters"] if parameters else []),
-              f"test accuracy, mean ± sd over {seeds} seeds",
-              f"differs from {baseline} beyond noise"]
+    header = [
+        "network",
+        *(["parameters"] if parameters else []),
+        f"test accuracy, mean ± sd over {seeds} seeds",
+        f"differs from {baseline} beyond noise",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     base_mean = mean_and_sd(accuracies[baseline])[0]
     for label, values in accuracies.items():
@@ -203,8 +221,12 @@ def seed_table(accuracies: dict, baseline, parameters: dict | None = None) -> st
             verdict = "yes, higher" if mean > base_mean else "yes, lower"
         else:
             verdict = "no"
-        cells = [str(label), *([f"{parameters[label]:,}"] if parameters else []),
-                 f"{mean:.2%} ± {sd:.2%}", verdict]
+        cells = [
+            str(label),
+            *([f"{parameters[label]:,}"] if parameters else []),
+            f"{mean:.2%} ± {sd:.2%}",
+            verdict,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -228,8 +250,10 @@ def levels_off(curve, early: int = 5, late: int = 20, ratio: float = 0.1) -> boo
     it rises by less than ``ratio`` times its rise over the first ``early``."""
     curve = np.asarray(curve, dtype=float)
     if curve.ndim != 1 or len(curve) < max(early, late) + 1:
-        raise ValueError(f"the curve needs more than max(early, late) = {max(early, late)} "
-                         f"steps, got shape {curve.shape}.")
+        raise ValueError(
+            f"the curve needs more than max(early, late) = {max(early, late)} "
+            f"steps, got shape {curve.shape}."
+        )
     first_rise = curve[early] - curve[0]
     last_rise = curve[-1] - curve[-1 - late]
     return bool(first_rise > 0 and last_rise < ratio * first_rise)

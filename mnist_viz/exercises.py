@@ -19,8 +19,9 @@ NOT_ANSWERED = "not answered yet"
 MIN_SEEDS = 2
 
 
-def self_check(namespace: Mapping, exercise: str, names: Sequence[str],
-               check: Callable[..., list[str]]) -> bool:
+def self_check(
+    namespace: Mapping, exercise: str, names: Sequence[str], check: Callable[..., list[str]]
+) -> bool:
     """Print one line about the answer held in ``names`` of ``namespace`` (e.g.
     ``globals()``) and return whether it passed: not answered yet (a name is
     missing), the problems ``check(*values)`` lists, or that all looks right."""
@@ -29,8 +30,9 @@ def self_check(namespace: Mapping, exercise: str, names: Sequence[str],
     return passed
 
 
-def _verdict(namespace: Mapping, exercise: str, names: Sequence[str],
-             check: Callable[..., list[str]]) -> tuple[bool, str]:
+def _verdict(
+    namespace: Mapping, exercise: str, names: Sequence[str], check: Callable[..., list[str]]
+) -> tuple[bool, str]:
     missing = [name for name in names if name not in namespace]
     if missing:
         return False, f"{exercise}: {NOT_ANSWERED} (define {', '.join(missing)})"
@@ -57,8 +59,9 @@ def image_problems(name: str, images, count: int | None = None) -> list[str]:
 def accuracy_problems(name: str, value) -> list[str]:
     """What is wrong with ``value`` as a test accuracy: a number in [0, 1]."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        return [f"{name} should be a number (a fraction of the test set), not "
-                f"{type(value).__name__}"]
+        return [
+            f"{name} should be a number (a fraction of the test set), not {type(value).__name__}"
+        ]
     if not 0 <= value <= 1:
         return [f"{name} should be a fraction between 0 and 1, not {value}"]
     return []
@@ -79,8 +82,9 @@ def accuracy_table_problems(name: str, table) -> list[str]:
     network's description to its :func:`seed_accuracies_problems`-valid list."""
     if not isinstance(table, Mapping) or not table:
         return [f"{name} should be a dict from each network to its accuracies per seed"]
-    return _first_problems(seed_accuracies_problems(f"{name}[{key!r}]", values)
-                           for key, values in table.items())
+    return _first_problems(
+        seed_accuracies_problems(f"{name}[{key!r}]", values) for key, values in table.items()
+    )
 
 
 def restart_problems(name: str, restarts) -> list[str]:
@@ -88,23 +92,38 @@ def restart_problems(name: str, restarts) -> list[str]:
     kind of start to its optimised images."""
     if not isinstance(restarts, Mapping) or len(restarts) < 2:
         return [f"{name} should be a dict from each kind of start (at least two) to its images"]
-    return [problem for kind, images in restarts.items()
-            for problem in image_problems(f"{name}[{kind!r}]", images)]
+    return [
+        problem
+        for kind, images in restarts.items()
+        for problem in image_problems(f"{name}[{kind!r}]", images)
+    ]
 
 
 # Exercise -> the names its answer defines, and what checks them.
 EXERCISES = {
-    1: (("images_conv1", "images_conv2", "accuracy_by_filters"),
-        lambda conv1, conv2, table: image_problems("images_conv1", conv1, 16)
-        + image_problems("images_conv2", conv2, 36)
-        + accuracy_table_problems("accuracy_by_filters", table)),
-    2: (("images_conv3", "accuracies_three"),
-        lambda conv3, accuracies: image_problems("images_conv3", conv3)
-        + seed_accuracies_problems("accuracies_three", accuracies)),
-    3: (("images_fc1", "images_fc2", "accuracies_dense"),
-        lambda fc1, fc2, accuracies: image_problems("images_fc1", fc1)
-        + image_problems("images_fc2", fc2)
-        + seed_accuracies_problems("accuracies_dense", accuracies)),
+    1: (
+        ("images_conv1", "images_conv2", "accuracy_by_filters"),
+        lambda conv1, conv2, table: (
+            image_problems("images_conv1", conv1, 16)
+            + image_problems("images_conv2", conv2, 36)
+            + accuracy_table_problems("accuracy_by_filters", table)
+        ),
+    ),
+    2: (
+        ("images_conv3", "accuracies_three"),
+        lambda conv3, accuracies: (
+            image_problems("images_conv3", conv3)
+            + seed_accuracies_problems("accuracies_three", accuracies)
+        ),
+    ),
+    3: (
+        ("images_fc1", "images_fc2", "accuracies_dense"),
+        lambda fc1, fc2, accuracies: (
+            image_problems("images_fc1", fc1)
+            + image_problems("images_fc2", fc2)
+            + seed_accuracies_problems("accuracies_dense", accuracies)
+        ),
+    ),
     4: (("restarts",), lambda restarts: restart_problems("restarts", restarts)),
 }
 

@@ -28,7 +28,8 @@ from mnist_viz.plots import plot_ascent_result
 
 STATIC_EXPLORER = (
     "<p><em>The explorer runs in a live notebook: open this notebook in Jupyter, run it, then "
-    "pick a layer and a feature, set the priors' strengths and press <b>Run</b>.</em></p>")
+    "pick a layer and a feature, set the priors' strengths and press <b>Run</b>.</em></p>"
+)
 
 
 def layer_choices(model: keras.Model) -> list[str]:
@@ -36,21 +37,34 @@ def layer_choices(model: keras.Model) -> list[str]:
     return [*conv_layer_names(model), *dense_layer_names(model)[:-1], LOGITS]
 
 
-def explore_feature(model: keras.Model, layer: str, feature: int, steps: int = 200,
-                    tv: float | None = None, l1: float | None = None,
-                    jitter: float | None = None, blur_every: int | None = None,
-                    seed: int = DEFAULT_SEED) -> Figure:
+def explore_feature(
+    model: keras.Model,
+    layer: str,
+    feature: int,
+    steps: int = 200,
+    tv: float | None = None,
+    l1: float | None = None,
+    jitter: float | None = None,
+    blur_every: int | None = None,
+    seed: int = DEFAULT_SEED,
+) -> Figure:
     """Optimise one feature with the layer's regularised settings, changed by any
     argument that is not None, and plot the image beside its objective curve.
     Only numbers change between presses, so the compiled ascent is reused."""
     settings = regularized_settings(model, layer)
-    changes = {"steps": check_positive_int("steps", steps), "tv": tv, "l1": l1,
-               "jitter": jitter, "blur_every": blur_every}
+    changes = {
+        "steps": check_positive_int("steps", steps),
+        "tv": tv,
+        "l1": l1,
+        "jitter": jitter,
+        "blur_every": blur_every,
+    }
     settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     objectives = layer_objectives(model, layer, [feature], contrast=settings.contrast)
     result = visualize(model, objectives, settings, seed)
-    return plot_ascent_result(result.images[0], result.objective[:, 0],
-                              f"{layer}, feature {feature}")
+    return plot_ascent_result(
+        result.images[0], result.objective[:, 0], f"{layer}, feature {feature}"
+    )
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -90,18 +104,21 @@ def explorer(model: keras.Model):
     from IPython.display import Image
 
     controls = {
-        "layer": widgets.Dropdown(options=layer_choices(model), value="logits",
-                                  description="layer"),
+        "layer": widgets.Dropdown(
+            options=layer_choices(model), value="logits", description="layer"
+        ),
         "feature": widgets.IntSlider(value=0, min=0, max=9, description="feature"),
         "steps": widgets.IntSlider(value=200, min=10, max=400, step=10, description="steps"),
         "tv": widgets.FloatLogSlider(value=0.05, base=10, min=-5, max=0, description="TV"),
         "l1": widgets.FloatLogSlider(value=0.1, base=10, min=-5, max=0, description="L1"),
-        "jitter": widgets.FloatSlider(value=2.0, min=0.0, max=4.0, step=0.5,
-                                      description="jitter"),
+        "jitter": widgets.FloatSlider(value=2.0, min=0.0, max=4.0, step=0.5, description="jitter"),
         "blur_every": widgets.IntSlider(value=10, min=0, max=50, description="blur every"),
     }
-    run = widgets.Button(description="Run", button_style="primary",
-                         tooltip="optimise the image for the chosen feature")
+    run = widgets.Button(
+        description="Run",
+        button_style="primary",
+        tooltip="optimise the image for the chosen feature",
+    )
     output = widgets.Output()
 
     def follow_layer(change):

@@ -37,9 +37,14 @@ def _alias(value, alias, name: str, alias_name: str, default):
     return alias
 
 
-def ascend(model: keras.Model, layer: int | str | None, features: Sequence[int],
-           start: np.ndarray, steps: int = 30,
-           record: bool = True) -> tuple[np.ndarray, AscentHistory | None]:
+def ascend(
+    model: keras.Model,
+    layer: int | str | None,
+    features: Sequence[int],
+    start: np.ndarray,
+    steps: int = 30,
+    record: bool = True,
+) -> tuple[np.ndarray, AscentHistory | None]:
     """The reference ascent for several features at once, one start image each.
 
     Image ``i`` is optimised for ``features[i]``; all images share one gradient
@@ -49,15 +54,23 @@ def ascend(model: keras.Model, layer: int | str | None, features: Sequence[int],
     steps = check_positive_int("steps", steps)
     objectives = layer_objectives(model, layer, features)
     start = check_images("start", start, count=len(objectives))
-    result = visualize(model, objectives, REFERENCE.replace(steps=steps), start=start,
-                       record=record)
+    result = visualize(
+        model, objectives, REFERENCE.replace(steps=steps), start=start, record=record
+    )
     return result.images, result.history
 
 
-def optimize_images(model: keras.Model, layer: int | str | None = _UNSET,
-                    features: Sequence[int] = range(10), steps: int = _UNSET,
-                    seed: int | None = DEFAULT_SEED, start: np.ndarray | None = None, *,
-                    conv_id=_UNSET, num_iterations=_UNSET) -> np.ndarray:
+def optimize_images(
+    model: keras.Model,
+    layer: int | str | None = _UNSET,
+    features: Sequence[int] = range(10),
+    steps: int = _UNSET,
+    seed: int | None = DEFAULT_SEED,
+    start: np.ndarray | None = None,
+    *,
+    conv_id=_UNSET,
+    num_iterations=_UNSET,
+) -> np.ndarray:
     """Images that maximise each of ``features`` (default: the first 10) of a layer,
     all optimised together in one batch. Returns an array (n, 28, 28) in [0, 1].
 
@@ -72,28 +85,46 @@ def optimize_images(model: keras.Model, layer: int | str | None = _UNSET,
     return ascend(model, layer, features, start, steps, record=False)[0]
 
 
-def optimize_image(model: keras.Model, layer: int | str | None = _UNSET, feature: int = 0,
-                   steps: int = _UNSET, show_progress: bool = True,
-                   seed: int | None = DEFAULT_SEED, start: np.ndarray | None = None, *,
-                   conv_id=_UNSET, num_iterations=_UNSET) -> np.ndarray:
+def optimize_image(
+    model: keras.Model,
+    layer: int | str | None = _UNSET,
+    feature: int = 0,
+    steps: int = _UNSET,
+    show_progress: bool = True,
+    seed: int | None = DEFAULT_SEED,
+    start: np.ndarray | None = None,
+    *,
+    conv_id=_UNSET,
+    num_iterations=_UNSET,
+) -> np.ndarray:
     """The image that maximises one feature, shape (28, 28), values in [0, 1].
 
     With ``show_progress`` it prints, per step, the predicted class and its
     score, the gradient's min and max, the step size and the objective.
     """
     layer = _alias(layer, conv_id, "layer", "conv_id", None)
-    steps = check_positive_int("steps", _alias(steps, num_iterations, "steps",
-                                                "num_iterations", REFERENCE.steps))
+    steps = check_positive_int(
+        "steps", _alias(steps, num_iterations, "steps", "num_iterations", REFERENCE.steps)
+    )
     objectives = layer_objectives(model, layer, [feature])
-    start = noise_images(1, seed) if start is None else check_images(
-        "start", np.reshape(start, (1, -1)), count=1)
-    result = visualize(model, objectives, REFERENCE.replace(steps=steps), start=start,
-                       callbacks=[PrintSteps()] if show_progress else ())
+    start = (
+        noise_images(1, seed)
+        if start is None
+        else check_images("start", np.reshape(start, (1, -1)), count=1)
+    )
+    result = visualize(
+        model,
+        objectives,
+        REFERENCE.replace(steps=steps),
+        start=start,
+        callbacks=[PrintSteps()] if show_progress else (),
+    )
     return result.images[0]
 
 
-def feature_objective(model: keras.Model, layer: int | str | None, index: int,
-                      images) -> np.ndarray:
+def feature_objective(
+    model: keras.Model, layer: int | str | None, index: int, images
+) -> np.ndarray:
     """The objective that the ascent maximises for one feature, on each of ``images``."""
     images = check_images("images", images)
     return evaluate(model, [feature(model, layer, index)] * len(images), images)

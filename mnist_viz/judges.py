@@ -78,8 +78,7 @@ def train_pixel_judge(split: Split) -> LogisticRegression:
 
 def judge_model_path() -> Path:
     """Where the cache keeps the CNN judge, keyed by what makes it."""
-    return cached_model_path("judge_cnn", **JUDGE_ARCHITECTURE, recipe=FAST_RECIPE,
-                             seed=JUDGE_SEED)
+    return cached_model_path("judge_cnn", **JUDGE_ARCHITECTURE, recipe=FAST_RECIPE, seed=JUDGE_SEED)
 
 
 def _reader(cnn: keras.Model) -> Callable:
@@ -88,16 +87,22 @@ def _reader(cnn: keras.Model) -> Callable:
 
 
 def _cnn_judge(data: MNIST) -> Callable:
-    return _reader(load_or_train(lambda: train_judge_cnn(data.train), judge_model_path(),
-                                 "the judge CNN (about 15 s)"))
+    return _reader(
+        load_or_train(
+            lambda: train_judge_cnn(data.train), judge_model_path(), "the judge CNN (about 15 s)"
+        )
+    )
 
 
 def robust_judge_model_path() -> Path:
     """Where the cache keeps the robust judge, keyed by what makes it."""
-    return cached_model_path("robust_judge_cnn", **JUDGE_ARCHITECTURE,
-                             recipe=ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED,
-                             blobs={"sigma": BLOB_SIGMA, "ink": BLOB_INK,
-                                    "sharpness": BLOB_SHARPNESS})
+    return cached_model_path(
+        "robust_judge_cnn",
+        **JUDGE_ARCHITECTURE,
+        recipe=ROBUST_JUDGE_RECIPE,
+        seed=JUDGE_SEED,
+        blobs={"sigma": BLOB_SIGMA, "ink": BLOB_INK, "sharpness": BLOB_SHARPNESS},
+    )
 
 
 def train_robust_judge(data: MNIST) -> keras.Model:
@@ -106,8 +111,13 @@ def train_robust_judge(data: MNIST) -> keras.Model:
 
 
 def _robust_judge(data: MNIST) -> Callable:
-    return _reader(load_or_train(lambda: train_robust_judge(data), robust_judge_model_path(),
-                                 "the robust judge (under 2 minutes)"))
+    return _reader(
+        load_or_train(
+            lambda: train_robust_judge(data),
+            robust_judge_model_path(),
+            "the robust judge (under 2 minutes)",
+        )
+    )
 
 
 def _pixel_judge(data: MNIST) -> Callable:
@@ -126,12 +136,13 @@ class JudgeSpec:
 # name -> judge. A new judge is one entry; verdicts, tables and summary.json
 # list every judge here, in this order.
 JUDGES: dict[str, JudgeSpec] = {
-    "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)",
-                     _cnn_judge),
+    "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)", _cnn_judge),
     "pixel": JudgeSpec("logistic regression on raw pixels", _pixel_judge),
-    "robust": JudgeSpec("the CNN judge's architecture, adversarially trained (epsilon 0.3) "
-                        "and taught to give no class to 'no digit' blobs",
-                        _robust_judge),
+    "robust": JudgeSpec(
+        "the CNN judge's architecture, adversarially trained (epsilon 0.3) "
+        "and taught to give no class to 'no digit' blobs",
+        _robust_judge,
+    ),
 }
 
 
@@ -170,8 +181,7 @@ def solid_ink(images) -> np.ndarray:
     ink = check_images("images", images) > INK
     touching = binary_dilation(ink, _FOUR_NEIGHBOURS)
     counts = ink.sum(axis=(1, 2))
-    return np.where(counts > 0, (ink & touching).sum(axis=(1, 2)) / np.maximum(counts, 1),
-                    0.0)
+    return np.where(counts > 0, (ink & touching).sum(axis=(1, 2)) / np.maximum(counts, 1), 0.0)
 
 
 def clean_background(images) -> np.ndarray:
@@ -209,9 +219,12 @@ def real_digit_yardstick(judges: Judges, images, percentile: float = 99.0) -> Ya
     if not 0 < percentile <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {percentile!r}.")
     distances = judges.training_digits.kneighbors(images)[0][:, 0]
-    return Yardstick(median=float(np.median(distances)),
-                     limit=float(np.percentile(distances, percentile)),
-                     largest=float(distances.max()), count=len(distances))
+    return Yardstick(
+        median=float(np.median(distances)),
+        limit=float(np.percentile(distances, percentile)),
+        largest=float(distances.max()),
+        count=len(distances),
+    )
 
 
 @dataclasses.dataclass
@@ -233,12 +246,14 @@ class Verdict:
 
     def summary(self) -> dict:
         """Plain numbers, e.g. for JSON: ``<name>_judge_correct`` per judge."""
-        return {"images": int(len(self.intended)),
-                **{f"{name}_judge_correct": self.correct(name) for name in self.says},
-                "generator_confidence_mean": float(self.confidence.mean()),
-                "nearest_training_distance_mean": float(self.nearest_distance.mean()),
-                "solid_ink_mean": float(self.solid_ink.mean()),
-                "clean_background_mean": float(self.clean_background.mean())}
+        return {
+            "images": int(len(self.intended)),
+            **{f"{name}_judge_correct": self.correct(name) for name in self.says},
+            "generator_confidence_mean": float(self.confidence.mean()),
+            "nearest_training_distance_mean": float(self.nearest_distance.mean()),
+            "solid_ink_mean": float(self.solid_ink.mean()),
+            "clean_background_mean": float(self.clean_background.mean()),
+        }
 
 
 def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
@@ -252,18 +267,22 @@ def judge(model: keras.Model, judges: Judges, images, intended=None) -> Verdict:
     images = check_images("images", images).reshape(-1, img_size_flat)
     if intended is None:
         if len(images) != num_classes:
-            raise ValueError(f"give intended digits for {len(images)} images; only 10 "
-                             "images default to the digits 0..9.")
+            raise ValueError(
+                f"give intended digits for {len(images)} images; only 10 "
+                "images default to the digits 0..9."
+            )
         intended = np.arange(num_classes)
     intended = check_classes("intended", intended, len(images))
     probabilities = tf.nn.softmax(model(images, training=False)).numpy()
     distance, _ = judges.training_digits.kneighbors(images)
-    return Verdict(intended=intended,
-                   says={name: np.asarray(read(images))
-                         for name, read in judges.classifiers.items()},
-                   confidence=probabilities[np.arange(len(images)), intended],
-                   nearest_distance=distance[:, 0], solid_ink=solid_ink(images),
-                   clean_background=clean_background(images))
+    return Verdict(
+        intended=intended,
+        says={name: np.asarray(read(images)) for name, read in judges.classifiers.items()},
+        confidence=probabilities[np.arange(len(images)), intended],
+        nearest_distance=distance[:, 0],
+        solid_ink=solid_ink(images),
+        clean_background=clean_background(images),
+    )
 
 
 def score_restarts(model: keras.Model, judges: Judges, digit_sets) -> list[Verdict]:
@@ -271,8 +290,9 @@ def score_restarts(model: keras.Model, judges: Judges, digit_sets) -> list[Verdi
     or (restarts, 10, 784)."""
     digit_sets = np.asarray(digit_sets)
     if digit_sets.ndim not in (3, 4) or digit_sets.shape[1] != num_classes:
-        raise ValueError(f"digit_sets must have shape (restarts, 10, 28, 28), got "
-                         f"{digit_sets.shape}.")
+        raise ValueError(
+            f"digit_sets must have shape (restarts, 10, 28, 28), got {digit_sets.shape}."
+        )
     return [judge(model, judges, digits) for digits in digit_sets]
 
 
@@ -287,35 +307,44 @@ def mean_scores(verdicts: list[Verdict], typical_distance: float | None = None) 
         scores[f"{name}_judge_mean"] = float(np.mean(per_restart))
         scores[f"{name}_judge_per_restart"] = per_restart
     if typical_distance is not None:
-        scores["near_real_mean"] = float(np.mean(
-            [np.sum(v.nearest_distance <= typical_distance) for v in verdicts]))
-    return {**scores,
-            "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
-            "nearest_training_distance_mean": float(
-                np.mean([v.nearest_distance.mean() for v in verdicts])),
-            "solid_ink_mean": float(np.mean([v.solid_ink.mean() for v in verdicts])),
-            "clean_background_mean": float(np.mean([v.clean_background.mean()
-                                                    for v in verdicts]))}
+        scores["near_real_mean"] = float(
+            np.mean([np.sum(v.nearest_distance <= typical_distance) for v in verdicts])
+        )
+    return {
+        **scores,
+        "generator_confidence_mean": float(np.mean([v.confidence.mean() for v in verdicts])),
+        "nearest_training_distance_mean": float(
+            np.mean([v.nearest_distance.mean() for v in verdicts])
+        ),
+        "solid_ink_mean": float(np.mean([v.solid_ink.mean() for v in verdicts])),
+        "clean_background_mean": float(np.mean([v.clean_background.mean() for v in verdicts])),
+    }
 
 
 def score_table(rows: dict) -> str:
     """A Markdown table of :func:`mean_scores` results, one row per method name and
     one column per judge (and, when measured, images as near as real digits)."""
     first = next(iter(rows.values()))
-    judges = [key[:-len("_judge_mean")] for key in first if key.endswith("_judge_mean")]
+    judges = [key[: -len("_judge_mean")] for key in first if key.endswith("_judge_mean")]
     near = "near_real_mean" in first
-    lines = ["| method | " + " | ".join(f"{name} judge (of 10)" for name in judges)
-             + " | confidence of the network that drew it | distance to nearest training digit |"
-             + (" as near as real digits (of 10) |" if near else "")
-             + " solid ink | clean background |",
-             "| --- |" + " --- |" * (len(judges) + 4 + near)]
+    lines = [
+        "| method | "
+        + " | ".join(f"{name} judge (of 10)" for name in judges)
+        + " | confidence of the network that drew it | distance to nearest training digit |"
+        + (" as near as real digits (of 10) |" if near else "")
+        + " solid ink | clean background |",
+        "| --- |" + " --- |" * (len(judges) + 4 + near),
+    ]
     for method, scores in rows.items():
-        cells = [f"{scores[f'{name}_judge_mean']:.1f} "
-                 f"({', '.join(map(str, scores[f'{name}_judge_per_restart']))})"
-                 for name in judges]
-        lines.append(f"| {method} | " + " | ".join(cells)
-                     + f" | {scores['generator_confidence_mean']:.1%} "
-                     f"| {scores['nearest_training_distance_mean']:.1f} |"
-                     + (f" {scores['near_real_mean']:.1f} |" if near else "")
-                     + f" {scores['solid_ink_mean']:.2f} | {scores['clean_background_mean']:.2f} |")
+        cells = [
+            f"{scores[f'{name}_judge_mean']:.1f} "
+            f"({', '.join(map(str, scores[f'{name}_judge_per_restart']))})"
+            for name in judges
+        ]
+        lines.append(
+            f"| {method} | " + " | ".join(cells) + f" | {scores['generator_confidence_mean']:.1%} "
+            f"| {scores['nearest_training_distance_mean']:.1f} |"
+            + (f" {scores['near_real_mean']:.1f} |" if near else "")
+            + f" {scores['solid_ink_mean']:.2f} | {scores['clean_background_mean']:.2f} |"
+        )
     return "\n".join(lines)

@@ -47,7 +47,8 @@ def _names_by_kind(model: keras.Model) -> tuple[tuple[str, ...], tuple[str, ...]
         layers = model.layers
         _layer_names[model] = tuple(
             tuple(layer.name for layer in layers if isinstance(layer, kind))
-            for kind in (keras.layers.Conv2D, keras.layers.Dense))
+            for kind in (keras.layers.Conv2D, keras.layers.Dense)
+        )
     return _layer_names[model]
 
 
@@ -86,11 +87,13 @@ def check_linear_layers(model: keras.Model) -> keras.Model:
             raise ValueError(
                 f"layer {layer.name!r} has its activation ({activation}) built in; the "
                 "features are read before the ReLU. Build it linear and add the ReLU as "
-                f"its own layer: keras.layers.ReLU(name={relu!r}).")
+                f"its own layer: keras.layers.ReLU(name={relu!r})."
+            )
         if layer.name != output and relu not in names:
             raise ValueError(
                 f"layer {layer.name!r} has no ReLU layer named {relu!r} after it; add "
-                f"keras.layers.ReLU(name={relu!r}) (see mnist_viz.build_cnn).")
+                f"keras.layers.ReLU(name={relu!r}) (see mnist_viz.build_cnn)."
+            )
     _checked_models.add(model)
     return model
 
@@ -111,17 +114,23 @@ def resolve_layer(model: keras.Model, layer: int | str | None) -> str:
         valid = names + dense_layer_names(model)
         if layer in valid:
             return layer
-        raise ValueError(f"unknown layer {layer!r}; valid names: {valid}, or None / "
-                         f"{LOGITS!r} for the output layer.")
+        raise ValueError(
+            f"unknown layer {layer!r}; valid names: {valid}, or None / "
+            f"{LOGITS!r} for the output layer."
+        )
     if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
-        raise TypeError(f"layer must be an index into {names}, one of those names, or "
-                        f"None / {LOGITS!r}, got {layer!r} ({type(layer).__name__}).")
+        raise TypeError(
+            f"layer must be an index into {names}, one of those names, or "
+            f"None / {LOGITS!r}, got {layer!r} ({type(layer).__name__})."
+        )
     if not names:
-        raise ValueError(f"the model has no convolutional layers; use layer={LOGITS!r} "
-                         "for the output layer.")
+        raise ValueError(
+            f"the model has no convolutional layers; use layer={LOGITS!r} for the output layer."
+        )
     if not 0 <= layer < len(names):
-        raise ValueError(f"layer {layer} is out of range: valid indices are "
-                         f"0..{len(names) - 1} for {names}.")
+        raise ValueError(
+            f"layer {layer} is out of range: valid indices are 0..{len(names) - 1} for {names}."
+        )
     return names[layer]
 
 
@@ -139,7 +148,8 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
     """``features`` as a list of valid feature indices of the named layer."""
     count = num_features(model, layer_name)
     if isinstance(features, (numbers.Integral, str, bytes)) or not isinstance(
-            features, (Sequence, range, np.ndarray)):
+        features, (Sequence, range, np.ndarray)
+    ):
         raise TypeError(f"features must be a sequence of feature indices, got {features!r}.")
     if len(features) == 0:
         raise ValueError("features is empty; give at least one feature index.")
@@ -147,8 +157,10 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
     for feature in features:
         feature = check_non_negative_int("feature", feature)
         if feature >= count:
-            raise ValueError(f"feature {feature} is out of range for {layer_name}, which has "
-                             f"{count} features: valid indices are 0..{count - 1}.")
+            raise ValueError(
+                f"feature {feature} is out of range for {layer_name}, which has "
+                f"{count} features: valid indices are 0..{count - 1}."
+            )
         checked.append(feature)
     return checked
 
@@ -212,26 +224,36 @@ def _split_at_input_conv(model: keras.Model, layer_names: tuple[str, ...]):
         return None
     try:
         head = keras.Model(model.inputs[0], conv.input)
-        tail = None if layer_names == (conv.name,) else keras.Model(
-            conv.output, [model.get_layer(name).output for name in layer_names])
+        tail = (
+            None
+            if layer_names == (conv.name,)
+            else keras.Model(conv.output, [model.get_layer(name).output for name in layer_names])
+        )
     except ValueError:  # another path from the input bypasses the conv layer
         return None
 
     def outputs(images):
-        first = one_channel_conv(head(images), tf.stop_gradient(conv.kernel),
-                                 tf.stop_gradient(conv.bias))
+        first = one_channel_conv(
+            head(images), tf.stop_gradient(conv.kernel), tf.stop_gradient(conv.bias)
+        )
         return first if tail is None else tail(first)
 
     return outputs
 
 
 def _fits_one_channel_conv(conv) -> bool:
-    return (type(conv) is keras.layers.Conv2D and _activation_name(conv) == "linear"
-            and conv.input.shape[-1] == 1
-            and conv.padding == "same" and conv.data_format == "channels_last"
-            and tuple(conv.strides) == (1, 1) and tuple(conv.dilation_rate) == (1, 1)
-            and conv.groups == 1 and conv.use_bias
-            and all(size % 2 == 1 for size in conv.kernel_size))
+    return (
+        type(conv) is keras.layers.Conv2D
+        and _activation_name(conv) == "linear"
+        and conv.input.shape[-1] == 1
+        and conv.padding == "same"
+        and conv.data_format == "channels_last"
+        and tuple(conv.strides) == (1, 1)
+        and tuple(conv.dilation_rate) == (1, 1)
+        and conv.groups == 1
+        and conv.use_bias
+        and all(size % 2 == 1 for size in conv.kernel_size)
+    )
 
 
 @tf.custom_gradient

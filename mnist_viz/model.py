@@ -34,10 +34,18 @@ OUTPUT_LAYER = "layer_fc_out"
 # The main tutorial's recipe, and a faster one for experiments that train many
 # networks: a larger batch and a 40x larger learning rate that decays to zero
 # along a cosine reach about 99.3% in 1,500 iterations (under 4 epochs).
-REFERENCE_RECIPE = {"batch_size": 64, "learning_rate": 1e-4, "num_iterations": 10_000,
-                    "schedule": "constant"}
-FAST_RECIPE = {"batch_size": 128, "learning_rate": 4e-3, "num_iterations": 1500,
-               "schedule": "cosine"}
+REFERENCE_RECIPE = {
+    "batch_size": 64,
+    "learning_rate": 1e-4,
+    "num_iterations": 10_000,
+    "schedule": "constant",
+}
+FAST_RECIPE = {
+    "batch_size": 128,
+    "learning_rate": 4e-3,
+    "num_iterations": 1500,
+    "schedule": "cosine",
+}
 SCHEDULES = ("constant", "cosine")
 
 # The main tutorial's network and seed.
@@ -47,13 +55,18 @@ REFERENCE_SEED = 0
 
 def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-        raise TypeError(f"{name} must be a sequence of layer sizes such as (16, 36), "
-                        f"got {sizes!r}.")
+        raise TypeError(
+            f"{name} must be a sequence of layer sizes such as (16, 36), got {sizes!r}."
+        )
     return tuple(check_positive_int(f"{name}[{i}]", s) for i, s in enumerate(sizes))
 
 
-def build_cnn(conv_filters: Sequence[int] = (16, 36), fc_units: Sequence[int] = (128,),
-              kernel_size: int = 5, seed: int | None = 0) -> keras.Model:
+def build_cnn(
+    conv_filters: Sequence[int] = (16, 36),
+    fc_units: Sequence[int] = (128,),
+    kernel_size: int = 5,
+    seed: int | None = 0,
+) -> keras.Model:
     """The tutorial's network: (conv 5x5 'same' -> ReLU -> 2x2 max-pool) per entry of
     ``conv_filters``, flatten, (dense -> ReLU) per entry of ``fc_units``, then a
     dense layer of 10 logits.
@@ -73,8 +86,9 @@ def build_cnn(conv_filters: Sequence[int] = (16, 36), fc_units: Sequence[int] = 
     x = keras.Input(shape=(img_size_flat,), name="x")
     net = keras.layers.Reshape((*img_shape, num_channels), name="x_image")(x)
     for i, filters in enumerate(conv_filters, start=1):
-        net = keras.layers.Conv2D(filters, kernel_size, padding="same", name=f"layer_conv{i}",
-                                  kernel_initializer=init())(net)
+        net = keras.layers.Conv2D(
+            filters, kernel_size, padding="same", name=f"layer_conv{i}", kernel_initializer=init()
+        )(net)
         net = keras.layers.ReLU(name=f"layer_conv{i}_relu")(net)
         net = keras.layers.MaxPooling2D(2, name=f"layer_pool{i}")(net)
     net = keras.layers.Flatten(name="flatten")(net)
@@ -98,19 +112,27 @@ class Trainer:
         total_iterations: optimisation steps applied so far, over all calls.
     """
 
-    def __init__(self, model: keras.Model, split: Split, batch_size: int = 64,
-                 learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4,
-                 report_every: int | None = 100, steps_per_call: int = 50):
+    def __init__(
+        self,
+        model: keras.Model,
+        split: Split,
+        batch_size: int = 64,
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4,
+        report_every: int | None = 100,
+        steps_per_call: int = 50,
+    ):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if not isinstance(split, Split):
-            raise TypeError(f"split must be a data split such as data.train, got "
-                            f"{type(split).__name__}.")
+            raise TypeError(
+                f"split must be a data split such as data.train, got {type(split).__name__}."
+            )
         self.model = model
         self.split = split
         self.batch_size = check_positive_int("batch_size", batch_size, maximum=len(split))
-        self.report_every = (None if report_every is None
-                             else check_positive_int("report_every", report_every))
+        self.report_every = (
+            None if report_every is None else check_positive_int("report_every", report_every)
+        )
         self.steps_per_call = check_positive_int("steps_per_call", steps_per_call)
         if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
             learning_rate = check_positive_float("learning_rate", learning_rate)
@@ -143,7 +165,8 @@ class Trainer:
         for i in tf.range(count):
             rows = batch_indices[i]
             accuracies = accuracies.write(
-                i, self._train_step(tf.gather(images, rows), tf.gather(labels, rows)))
+                i, self._train_step(tf.gather(images, rows), tf.gather(labels, rows))
+            )
         return accuracies.stack()
 
     def _next_call_size(self, remaining: int) -> int:
@@ -152,8 +175,9 @@ class Trainer:
             size = min(size, self.report_every - self.total_iterations % self.report_every)
         return size
 
-    def optimize(self, num_iterations: int,
-                 on_iteration: Callable[[int], None] | None = None) -> None:
+    def optimize(
+        self, num_iterations: int, on_iteration: Callable[[int], None] | None = None
+    ) -> None:
         """Run ``num_iterations`` more steps, printing the training-batch accuracy
         every ``report_every`` iterations (never if it is None).
 
@@ -167,13 +191,16 @@ class Trainer:
         while remaining > 0:
             size = self._next_call_size(remaining)
             first = self.total_iterations
-            indices = np.stack([self.split.next_batch_indices(self.batch_size)
-                                for _ in range(size)])
+            indices = np.stack(
+                [self.split.next_batch_indices(self.batch_size) for _ in range(size)]
+            )
             accuracies = self._steps(self._images, self._labels, tf.constant(indices))
             remaining -= size
             if self.report_every is not None and first % self.report_every == 0:
-                print(f"Optimization iteration: {first + 1:>6}, "
-                      f"training accuracy: {float(accuracies[0]):>6.1%}")
+                print(
+                    f"Optimization iteration: {first + 1:>6}, "
+                    f"training accuracy: {float(accuracies[0]):>6.1%}"
+                )
             if on_iteration is not None:
                 on_iteration(self.total_iterations)
 
@@ -205,8 +232,9 @@ def cached_model_path(name: str, **made_by) -> Path:
 
 def default_model_path() -> Path:
     """Where the cache keeps the main tutorial's network (see :func:`cached_model_path`)."""
-    return cached_model_path("cnn", **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE,
-                             seed=REFERENCE_SEED)
+    return cached_model_path(
+        "cnn", **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=REFERENCE_SEED
+    )
 
 
 def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Path:
@@ -224,15 +252,22 @@ def load_model(path: str | os.PathLike | None = None) -> keras.Model:
     """Load a model saved by :func:`save_model`."""
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}; run the main tutorial "
-                                "notebook (or train_reference_cnn) to create it.")
+        raise FileNotFoundError(
+            f"no saved model at {path}; run the main tutorial "
+            "notebook (or train_reference_cnn) to create it."
+        )
     return keras.models.load_model(path)
 
 
-def train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
-              fc_units: Sequence[int] = (128,), recipe: dict | None = None,
-              seed: int = 0, report_every: int | None = None,
-              kernel_size: int = 5) -> keras.Model:
+def train_cnn(
+    split: Split,
+    conv_filters: Sequence[int] = (16, 36),
+    fc_units: Sequence[int] = (128,),
+    recipe: dict | None = None,
+    seed: int = 0,
+    report_every: int | None = None,
+    kernel_size: int = 5,
+) -> keras.Model:
     """Build a network (see :func:`build_cnn`) and train it with ``recipe``
     (default :data:`FAST_RECIPE`): a dict of batch_size, learning_rate, num_iterations.
 
@@ -254,39 +289,54 @@ def check_recipe(recipe) -> dict:
     required = {"batch_size", "learning_rate", "num_iterations"}
     known = required | {"schedule"}
     if not required <= set(recipe) or not set(recipe) <= known:
-        raise ValueError(f"recipe must have the keys {sorted(required)} and optionally "
-                         f"'schedule', got {sorted(recipe)}.")
+        raise ValueError(
+            f"recipe must have the keys {sorted(required)} and optionally "
+            f"'schedule', got {sorted(recipe)}."
+        )
     recipe = {"schedule": "constant", **recipe}
     if recipe["schedule"] not in SCHEDULES:
-        raise ValueError(f"recipe schedule must be one of {SCHEDULES}, got "
-                         f"{recipe['schedule']!r}.")
+        raise ValueError(f"recipe schedule must be one of {SCHEDULES}, got {recipe['schedule']!r}.")
     check_positive_int("num_iterations", recipe["num_iterations"])
     check_positive_float("learning_rate", recipe["learning_rate"])
     return recipe
 
 
-def recipe_trainer(model: keras.Model, split: Split, recipe: dict,
-                   report_every: int | None = None, trainer: type[Trainer] = Trainer,
-                   **options) -> Trainer:
+def recipe_trainer(
+    model: keras.Model,
+    split: Split,
+    recipe: dict,
+    report_every: int | None = None,
+    trainer: type[Trainer] = Trainer,
+    **options,
+) -> Trainer:
     """A ``trainer`` (default :class:`Trainer`; ``options`` go to it) set up as
     ``recipe`` says (see :func:`check_recipe`)."""
     recipe = check_recipe(recipe)
     learning_rate = recipe["learning_rate"]
     if recipe["schedule"] == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate,
-                                                               recipe["num_iterations"])
-    return trainer(model, split, batch_size=recipe["batch_size"],
-                   learning_rate=learning_rate, report_every=report_every, **options)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, recipe["num_iterations"]
+        )
+    return trainer(
+        model,
+        split,
+        batch_size=recipe["batch_size"],
+        learning_rate=learning_rate,
+        report_every=report_every,
+        **options,
+    )
 
 
 def train_reference_cnn(split: Split, seed: int = REFERENCE_SEED) -> keras.Model:
     """Build and train the reference network with the main tutorial's recipe."""
-    return train_cnn(split, **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=seed,
-                     report_every=1000)
+    return train_cnn(
+        split, **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=seed, report_every=1000
+    )
 
 
-def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
-                  description: str) -> keras.Model:
+def load_or_train(
+    train: Callable[[], keras.Model], path: str | os.PathLike, description: str
+) -> keras.Model:
     """The model cached at ``path``, or ``train()``'s model, cached there.
 
     A cache file that cannot be loaded is reported in one line, never used, and
@@ -299,8 +349,10 @@ def load_or_train(train: Callable[[], keras.Model], path: str | os.PathLike,
             return load_model(path)
         except Exception as err:  # any unreadable file: report and retrain
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            print(f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.",
-                  file=sys.stderr)
+            print(
+                f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.",
+                file=sys.stderr,
+            )
     else:
         print(f"No cached model at {path.name}; training {description}.", file=sys.stderr)
     writable_folder(path.parent, CACHE_ENV_VAR)  # before spending minutes on training
@@ -313,21 +365,35 @@ def load_or_train_reference(split: Split, path: str | os.PathLike | None = None)
     """The main tutorial's trained network from the cache, trained and cached if
     missing or unreadable (see :func:`load_or_train`)."""
     path = Path(path) if path is not None else default_model_path()
-    return load_or_train(lambda: train_reference_cnn(split), path,
-                         "the reference network (about a minute on a laptop CPU)")
+    return load_or_train(
+        lambda: train_reference_cnn(split),
+        path,
+        "the reference network (about a minute on a laptop CPU)",
+    )
 
 
-def load_or_train_cnn(split: Split, conv_filters: Sequence[int] = (16, 36),
-                      fc_units: Sequence[int] = (128,), recipe: dict | None = None,
-                      seed: int = 0, kernel_size: int = 5) -> keras.Model:
+def load_or_train_cnn(
+    split: Split,
+    conv_filters: Sequence[int] = (16, 36),
+    fc_units: Sequence[int] = (128,),
+    recipe: dict | None = None,
+    seed: int = 0,
+    kernel_size: int = 5,
+) -> keras.Model:
     """:func:`train_cnn`'s network from the cache, trained and cached when missing
     (see :func:`load_or_train`): an experiment that trains the same network and
     seed twice, in a notebook or a test, trains it once per machine."""
     recipe = check_recipe(FAST_RECIPE if recipe is None else recipe)
-    path = cached_model_path("experiment", conv_filters=[int(f) for f in conv_filters],
-                             fc_units=[int(u) for u in fc_units], kernel_size=kernel_size,
-                             recipe=recipe, seed=seed)
+    path = cached_model_path(
+        "experiment",
+        conv_filters=[int(f) for f in conv_filters],
+        fc_units=[int(u) for u in fc_units],
+        kernel_size=kernel_size,
+        recipe=recipe,
+        seed=seed,
+    )
     return load_or_train(
         lambda: train_cnn(split, conv_filters, fc_units, recipe, seed, kernel_size=kernel_size),
-        path, f"conv filters {tuple(conv_filters)}, dense units {tuple(fc_units)}, seed {seed}")
-
+        path,
+        f"conv filters {tuple(conv_filters)}, dense units {tuple(fc_units)}, seed {seed}",
+    )

@@ -119,8 +119,11 @@ class Objective:
         return Sum(self, other)
 
     def __mul__(self, factor: float) -> Objective:
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
-                math.isfinite(factor)):
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, numbers.Real)
+            or not (math.isfinite(factor))
+        ):
             return NotImplemented
         return Scaled(self, float(factor))
 
@@ -138,8 +141,9 @@ class Objective:
 class Custom(Objective):
     """An objective given as a function of the layer outputs (see :func:`custom`)."""
 
-    def __init__(self, function: Callable, layers: Sequence[str], description: str,
-                 batch_size: int | None):
+    def __init__(
+        self, function: Callable, layers: Sequence[str], description: str, batch_size: int | None
+    ):
         super().__init__(layers, description, batch_size)
         self.function = function
 
@@ -150,8 +154,12 @@ class Custom(Objective):
         return self.function(outputs)
 
 
-def custom(function: Callable, layers: Sequence[str], description: str = "custom objective",
-           batch_size: int | None = None) -> Objective:
+def custom(
+    function: Callable,
+    layers: Sequence[str],
+    description: str = "custom objective",
+    batch_size: int | None = None,
+) -> Objective:
     """Your own objective: ``function(outputs)`` returns one value per image, shape
     (n,), where ``outputs[name]`` is a layer's output for the whole batch.
 
@@ -169,8 +177,10 @@ def custom(function: Callable, layers: Sequence[str], description: str = "custom
 
 def _same_batch_size(a: Objective, b: Objective) -> int | None:
     if a.batch_size is not None and b.batch_size is not None and a.batch_size != b.batch_size:
-        raise ValueError(f"cannot add objectives for {a.batch_size} and {b.batch_size} "
-                         f"images: {a.description!r} + {b.description!r}.")
+        raise ValueError(
+            f"cannot add objectives for {a.batch_size} and {b.batch_size} "
+            f"images: {a.description!r} + {b.description!r}."
+        )
     return a.batch_size if a.batch_size is not None else b.batch_size
 
 
@@ -178,9 +188,11 @@ class Sum(Objective):
     """The sum of two objectives, image by image."""
 
     def __init__(self, first: Objective, second: Objective):
-        super().__init__(first.layers + second.layers,
-                         f"{first.description} + {second.description}",
-                         _same_batch_size(first, second))
+        super().__init__(
+            first.layers + second.layers,
+            f"{first.description} + {second.description}",
+            _same_batch_size(first, second),
+        )
         self.parts = (first, second)
 
     def arrays(self) -> tuple:
@@ -246,8 +258,9 @@ class Linear(Objective):
         return ("linear", tuple(sorted(self.weights)))
 
     def values(self, outputs, arrays):
-        return _linear_values([outputs[name] for name, _ in sorted(self.weights)],
-                              sorted(self.weights), arrays)
+        return _linear_values(
+            [outputs[name] for name, _ in sorted(self.weights)], sorted(self.weights), arrays
+        )
 
     def __add__(self, other):
         if not isinstance(other, Linear):
@@ -255,15 +268,22 @@ class Linear(Objective):
         weights = dict(self.weights)
         for part, w in other.weights.items():
             weights[part] = weights[part] + w if part in weights else w
-        return Linear(weights, f"{self.description} + {other.description}",
-                      {**other.inputs, **self.inputs})
+        return Linear(
+            weights, f"{self.description} + {other.description}", {**other.inputs, **self.inputs}
+        )
 
     def __mul__(self, factor):
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
-                math.isfinite(factor)):
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, numbers.Real)
+            or not (math.isfinite(factor))
+        ):
             return NotImplemented
-        return Linear({part: np.float32(factor) * w for part, w in self.weights.items()},
-                      f"{factor:g} * ({self.description})", self.inputs)
+        return Linear(
+            {part: np.float32(factor) * w for part, w in self.weights.items()},
+            f"{factor:g} * ({self.description})",
+            self.inputs,
+        )
 
     __rmul__ = __mul__
 
@@ -311,8 +331,10 @@ class PerImage(Objective):
         """The group's sources if ``model`` has them too: an objective built for one
         network may run on another whose layers of those names read something else."""
         sources = self.sources[group]
-        if sources is None or any(input_layer_name(model, name) != source for (name, _), source
-                                  in zip(self.groups[group][0], sources)):
+        if sources is None or any(
+            input_layer_name(model, name) != source
+            for (name, _), source in zip(self.groups[group][0], sources)
+        ):
             return None
         return sources
 
@@ -321,14 +343,25 @@ class PerImage(Objective):
         return tuple(dict.fromkeys(sources or (name for name, _ in parts)))
 
     def arrays(self) -> tuple:
-        return tuple((indices, tuple(np.stack([self.objectives[i].weights[part] for i in indices])
-                                     for part in parts))
-                     for parts, indices in self.groups)
+        return tuple(
+            (
+                indices,
+                tuple(
+                    np.stack([self.objectives[i].weights[part] for i in indices]) for part in parts
+                ),
+            )
+            for parts, indices in self.groups
+        )
 
     def key(self) -> tuple:
-        return ("per_image", self.batch_size,
-                tuple((parts, len(indices), sources)
-                      for (parts, indices), sources in zip(self.groups, self.sources)))
+        return (
+            "per_image",
+            self.batch_size,
+            tuple(
+                (parts, len(indices), sources)
+                for (parts, indices), sources in zip(self.groups, self.sources)
+            ),
+        )
 
     def prepare(self, model, arrays):
         """Each group's weights on its layers as weights on their inputs, and the
@@ -354,13 +387,15 @@ class PerImage(Objective):
         sources = [self._sources_in(outputs.model, group) for group in range(len(self.groups))]
         if len(self.groups) == 1:  # every image reads the same layers: no gather needed
             reads = self._reads(0, sources[0])
-            return self._group_values(0, sources[0], [outputs[name] for name in reads],
-                                      arrays[0][1])
+            return self._group_values(
+                0, sources[0], [outputs[name] for name in reads], arrays[0][1]
+            )
         pieces, positions = [], []
         for group, (indices, weights) in enumerate(arrays):
             reads = list(self._reads(group, sources[group]))
-            pieces.append(self._group_values(group, sources[group], outputs.take(reads, indices),
-                                             weights))
+            pieces.append(
+                self._group_values(group, sources[group], outputs.take(reads, indices), weights)
+            )
             positions.append(indices)
         return tf.dynamic_stitch(positions, pieces)
 
@@ -379,15 +414,19 @@ def per_image(objectives: Sequence[Objective]) -> Objective:
     """A list of one-image objectives as one batch objective (image ``i`` maximises
     ``objectives[i]``)."""
     if isinstance(objectives, Objective) or not isinstance(objectives, Sequence):
-        raise TypeError(f"objectives must be a list of objectives, one per image, "
-                        f"got {type(objectives).__name__}.")
+        raise TypeError(
+            f"objectives must be a list of objectives, one per image, "
+            f"got {type(objectives).__name__}."
+        )
     if not objectives:
         raise ValueError("objectives is empty; give at least one objective.")
     for i, objective in enumerate(objectives):
         if not isinstance(objective, Linear):
-            raise TypeError(f"objectives[{i}] must be a one-image objective (channel, neuron, "
-                            f"unit, logit or their sums), got {objective!r}; combine "
-                            "batch objectives with + instead.")
+            raise TypeError(
+                f"objectives[{i}] must be a one-image objective (channel, neuron, "
+                f"unit, logit or their sums), got {objective!r}; combine "
+                "batch objectives with + instead."
+            )
     return PerImage(objectives)
 
 
@@ -406,8 +445,10 @@ def channel(model: keras.Model, layer: int | str, index: int) -> Linear:
     """The mean of one conv channel over all positions (the reference's objective)."""
     layer_name, shape = _one_feature(model, layer, index)
     if len(shape) != 3:
-        raise ValueError(f"channel objectives need a conv layer; {layer_name} is not one. "
-                         f"Conv layers: {conv_layer_names(model)}; use unit() for dense layers.")
+        raise ValueError(
+            f"channel objectives need a conv layer; {layer_name} is not one. "
+            f"Conv layers: {conv_layer_names(model)}; use unit() for dense layers."
+        )
     weights = np.zeros(shape[-1], np.float32)
     weights[index] = 1.0
     return _on_layer(model, layer_name, MEAN, weights, f"{layer_name}[:, :, {index}] mean")
@@ -417,8 +458,10 @@ def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> 
     """One conv channel's value at position (x, y) of its feature map."""
     layer_name, shape = _one_feature(model, layer, index)
     if len(shape) != 3:
-        raise ValueError(f"neuron objectives need a conv layer; {layer_name} is not one. "
-                         f"Conv layers: {conv_layer_names(model)}.")
+        raise ValueError(
+            f"neuron objectives need a conv layer; {layer_name} is not one. "
+            f"Conv layers: {conv_layer_names(model)}."
+        )
     x = check_int("x", x, 0, shape[1] - 1)
     y = check_int("y", y, 0, shape[0] - 1)
     weights = np.zeros(shape, np.float32)
@@ -430,8 +473,10 @@ def unit(model: keras.Model, layer: str, index: int) -> Linear:
     """One unit of a dense layer, before its ReLU."""
     layer_name, shape = _one_feature(model, layer, index)
     if len(shape) != 1:
-        raise ValueError(f"unit objectives need a dense layer; {layer_name} is a conv "
-                         f"layer. Dense layers: {dense_layer_names(model)}.")
+        raise ValueError(
+            f"unit objectives need a dense layer; {layer_name} is a conv "
+            f"layer. Dense layers: {dense_layer_names(model)}."
+        )
     weights = np.zeros(shape, np.float32)
     weights[index] = 1.0
     return _on_layer(model, layer_name, FULL, weights, f"{layer_name}[{index}]")
@@ -451,8 +496,9 @@ def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
     return _on_layer(model, layer_name, FULL, weights, text)
 
 
-def feature(model: keras.Model, layer: int | str | None, index: int,
-            contrast: float = 0.0) -> Linear:
+def feature(
+    model: keras.Model, layer: int | str | None, index: int, contrast: float = 0.0
+) -> Linear:
     """The tutorial's objective for one feature of a layer: a conv channel's mean,
     a dense unit, or a logit (with ``contrast``)."""
     layer_name = resolve_layer(model, layer)
@@ -463,15 +509,19 @@ def feature(model: keras.Model, layer: int | str | None, index: int,
     return unit(model, layer_name, index)
 
 
-def layer_objectives(model: keras.Model, layer: int | str | None,
-                     features: Sequence[int] | None = None,
-                     contrast: float = 0.0) -> list[Linear]:
+def layer_objectives(
+    model: keras.Model,
+    layer: int | str | None,
+    features: Sequence[int] | None = None,
+    contrast: float = 0.0,
+) -> list[Linear]:
     """One objective per feature of a layer (default: all of its features)."""
     layer_name = resolve_layer(model, layer)
     if features is None:
         features = range(num_features(model, layer_name))
-    return [feature(model, layer_name, f, contrast)
-            for f in check_features(model, layer_name, features)]
+    return [
+        feature(model, layer_name, f, contrast) for f in check_features(model, layer_name, features)
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -519,18 +569,24 @@ def diversity(model: keras.Model, layer: int | str, groups: Sequence[int]) -> Di
     """
     layer_name = resolve_layer(model, layer)
     if len(layer_shape(model, layer_name)) != 3:
-        raise ValueError(f"diversity compares conv feature maps; {layer_name} is not a conv "
-                         f"layer. Conv layers: {conv_layer_names(model)}.")
+        raise ValueError(
+            f"diversity compares conv feature maps; {layer_name} is not a conv "
+            f"layer. Conv layers: {conv_layer_names(model)}."
+        )
     groups = np.asarray(groups)
     if groups.ndim != 1 or groups.dtype.kind not in "iu":
         raise TypeError(f"groups must be whole numbers, one per image, got {groups!r}.")
     if len(groups) < 2:
-        raise ValueError(f"diversity needs at least two images to compare, got {len(groups)}; "
-                         "optimise several images per feature.")
+        raise ValueError(
+            f"diversity needs at least two images to compare, got {len(groups)}; "
+            "optimise several images per feature."
+        )
     labels, counts = np.unique(groups, return_counts=True)
     if counts.min() < 2:
-        raise ValueError(f"diversity needs at least two images per group; group "
-                         f"{labels[counts.argmin()]} has one. groups: {groups.tolist()}.")
+        raise ValueError(
+            f"diversity needs at least two images per group; group "
+            f"{labels[counts.argmin()]} has one. groups: {groups.tolist()}."
+        )
     return Diversity(relu_layer_name(layer_name), groups)
 
 

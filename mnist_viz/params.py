@@ -44,8 +44,9 @@ def _mean_training_digit() -> np.ndarray:
     return mean_digit(load_mnist())
 
 
-def neutral_starts(base: np.ndarray, n: int, noise: float = 0.05,
-                   seed: int | None = DEFAULT_SEED) -> np.ndarray:
+def neutral_starts(
+    base: np.ndarray, n: int, noise: float = 0.05, seed: int | None = DEFAULT_SEED
+) -> np.ndarray:
     """``n`` copies of the image ``base`` (28, 28) plus seeded uniform noise of
     +/- ``noise``, clipped to [0, 1]: one class-neutral start per restart."""
     base = check_images("base", np.reshape(base, (1, -1)))[0]
@@ -92,13 +93,14 @@ class Fourier:
     def __init__(self, size: int = img_size):
         fy = np.fft.fftfreq(size)[:, None]
         fx = np.fft.rfftfreq(size)[None, :]
-        frequency = np.sqrt(fx ** 2 + fy ** 2)
+        frequency = np.sqrt(fx**2 + fy**2)
         self.scale = tf.constant(size / np.maximum(frequency, 1.0 / size), tf.complex64)
         self.size = size
 
     def encode(self, images):
-        images = tf.clip_by_value(tf.convert_to_tensor(images, tf.float32), self.margin,
-                                  1.0 - self.margin)
+        images = tf.clip_by_value(
+            tf.convert_to_tensor(images, tf.float32), self.margin, 1.0 - self.margin
+        )
         spectrum = tf.signal.rfft2d(tf.math.log(images / (1.0 - images))) / self.scale
         return tf.stack([tf.math.real(spectrum), tf.math.imag(spectrum)], axis=1)
 
@@ -117,6 +119,5 @@ PARAMETERIZATIONS = {"pixels": Pixels, "fourier": Fourier}
 def parameterization(name: str):
     """The parameterisation called ``name`` (see :data:`PARAMETERIZATIONS`)."""
     if name not in PARAMETERIZATIONS:
-        raise ValueError(f"unknown parameterisation {name!r}; valid: "
-                         f"{sorted(PARAMETERIZATIONS)}.")
+        raise ValueError(f"unknown parameterisation {name!r}; valid: {sorted(PARAMETERIZATIONS)}.")
     return PARAMETERIZATIONS[name]()

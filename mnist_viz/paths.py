@@ -26,8 +26,11 @@ class CacheFolderError(PermissionError):
 
 def _is_checkout(folder: Path) -> bool:
     pyproject = folder / "pyproject.toml"
-    return ((folder / "data" / "MNIST").is_dir() and pyproject.is_file()
-            and 'name = "mnist-viz"' in pyproject.read_text(errors="replace"))
+    return (
+        (folder / "data" / "MNIST").is_dir()
+        and pyproject.is_file()
+        and 'name = "mnist-viz"' in pyproject.read_text(errors="replace")
+    )
 
 
 def checkout_root() -> Path | None:
@@ -74,5 +77,6 @@ def writable_folder(folder: str | os.PathLike, env_var: str) -> Path:
         reason = err.strerror or type(err).__name__
         raise CacheFolderError(
             f"cannot write to the folder {str(folder)!r} ({reason}); set {env_var} to a "
-            "folder you can write to.") from None
+            "folder you can write to."
+        ) from None
     return folder

@@ -35,8 +35,9 @@ def _grid_axes(count: int, ncols: int, titles, size: float, item: str) -> tuple[
     when given); the grid's spare cells are switched off."""
     ncols = check_positive_int("ncols", ncols)
     if titles is not None and len(titles) != count:
-        raise ValueError(f"titles must have one entry per {item}: {count} {item}s, "
-                         f"{len(titles)} titles.")
+        raise ValueError(
+            f"titles must have one entry per {item}: {count} {item}s, {len(titles)} titles."
+        )
     nrows = max(1, math.ceil(count / ncols))
     fig = Figure(figsize=(size * ncols, size * nrows + (0.25 * nrows if titles else 0)))
     axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
@@ -47,16 +48,26 @@ def _grid_axes(count: int, ncols: int, titles, size: float, item: str) -> tuple[
     return fig, axes[:count]
 
 
-def plot_image_grid(images, ncols: int, titles: Sequence[str] | None = None,
-                    smooth: bool = False, size: float = 1.4,
-                    rows: Sequence[str] | None = None) -> Figure:
+def plot_image_grid(
+    images,
+    ncols: int,
+    titles: Sequence[str] | None = None,
+    smooth: bool = False,
+    size: float = 1.4,
+    rows: Sequence[str] | None = None,
+) -> Figure:
     """Any number of 28x28 images in a grid of ``ncols`` columns, black on white;
     ``rows`` names each row at its left."""
     images = check_images("images", images)
     fig, axes = _grid_axes(len(images), ncols, titles, size, "image")
     for i, ax in enumerate(axes):
-        ax.imshow(images[i], cmap="binary", vmin=0, vmax=1,
-                  interpolation="spline16" if smooth else "nearest")
+        ax.imshow(
+            images[i],
+            cmap="binary",
+            vmin=0,
+            vmax=1,
+            interpolation="spline16" if smooth else "nearest",
+        )
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     if rows is not None:
@@ -69,22 +80,26 @@ def _label_rows(axes: list, ncols: int, rows: Sequence[str]) -> None:
     """Each row's name, left of its first image, read horizontally."""
     first = axes[::ncols]
     if len(rows) != len(first):
-        raise ValueError(f"rows must name each row of the grid: {len(first)} rows, "
-                         f"{len(rows)} names.")
+        raise ValueError(
+            f"rows must name each row of the grid: {len(first)} rows, {len(rows)} names."
+        )
     for ax, name in zip(first, rows):
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
 
 
-def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
-                signed: bool = False, size: float = 1.2) -> Figure:
+def plot_arrays(
+    arrays, ncols: int, titles: Sequence[str] | None = None, signed: bool = False, size: float = 1.2
+) -> Figure:
     """Small 2-D arrays of one shape (patches, feature maps, filters) in a grid of
     ``ncols`` columns, pixel for pixel. Unsigned arrays are drawn black on white
     from 0 to their own largest value; ``signed`` ones red (negative) to blue
     (positive), symmetric around 0 (white)."""
     arrays = np.asarray(arrays, dtype=float)
     if arrays.ndim != 3 or not np.all(np.isfinite(arrays)):
-        raise ValueError(f"arrays must be a finite stack of 2-D arrays (n, rows, cols), got "
-                         f"shape {arrays.shape}.")
+        raise ValueError(
+            f"arrays must be a finite stack of 2-D arrays (n, rows, cols), got "
+            f"shape {arrays.shape}."
+        )
     fig, axes = _grid_axes(len(arrays), ncols, titles, size, "array")
     for i, ax in enumerate(axes):
         peak = float(np.abs(arrays[i]).max()) or 1.0
@@ -96,8 +111,13 @@ def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
             ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()
     if signed:  # what the colours mean, for every panel (each scaled to its own largest value)
-        bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), "RdBu"), ax=axes, ticks=[-1, 0, 1],
-                           shrink=0.8, pad=0.02)
+        bar = fig.colorbar(
+            ScalarMappable(Normalize(-1, 1), "RdBu"),
+            ax=axes,
+            ticks=[-1, 0, 1],
+            shrink=0.8,
+            pad=0.02,
+        )
         bar.set_ticklabels(["most negative", "0", "most positive"])
     return fig
 
@@ -105,8 +125,11 @@ def plot_arrays(arrays, ncols: int, titles: Sequence[str] | None = None,
 def plot_images(images, cls_true, cls_pred=None) -> Figure:
     """Nine images in a 3x3 grid, with the true (and predicted) class below each."""
     images = check_images("images", images, count=9)
-    return _labelled_grid(images, check_classes("cls_true", cls_true, 9),
-                          None if cls_pred is None else check_classes("cls_pred", cls_pred, 9))
+    return _labelled_grid(
+        images,
+        check_classes("cls_true", cls_true, 9),
+        None if cls_pred is None else check_classes("cls_pred", cls_pred, 9),
+    )
 
 
 def _labelled_grid(images: np.ndarray, cls_true, cls_pred) -> Figure:
@@ -134,13 +157,20 @@ def plot_images10(images, smooth: bool = True, titles: Sequence[str] | None = No
 
 def plot_image(image, smooth: bool = False) -> Figure:
     """One 28x28 image, large."""
-    image = check_images("image", np.reshape(image, (1, -1)) if np.ndim(image) == 1
-                         else np.asarray(image)[None] if np.ndim(image) == 2 else image,
-                         count=1)[0]
+    image = check_images(
+        "image",
+        np.reshape(image, (1, -1))
+        if np.ndim(image) == 1
+        else np.asarray(image)[None]
+        if np.ndim(image) == 2
+        else image,
+        count=1,
+    )[0]
     fig = Figure(figsize=(3, 3))
     ax = fig.subplots()
-    ax.imshow(image, cmap="binary", vmin=0, vmax=1,
-              interpolation="spline16" if smooth else "nearest")
+    ax.imshow(
+        image, cmap="binary", vmin=0, vmax=1, interpolation="spline16" if smooth else "nearest"
+    )
     _bare(ax)
     return fig
 
@@ -162,8 +192,9 @@ def plot_confusion_matrix(cls_true, cls_pred) -> Figure:
     cls_pred = check_classes("cls_pred", cls_pred, len(cls_true))
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
-    ConfusionMatrixDisplay.from_predictions(cls_true, cls_pred, labels=range(num_classes),
-                                            ax=ax, colorbar=True)
+    ConfusionMatrixDisplay.from_predictions(
+        cls_true, cls_pred, labels=range(num_classes), ax=ax, colorbar=True
+    )
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
     return fig
@@ -171,12 +202,28 @@ def plot_confusion_matrix(cls_true, cls_pred) -> Figure:
 
 # (title, colour, steps, which step the last one feeds back into)
 _LOOPS = (
-    ("1. Train the weights", "#dbe9f6",
-     ["training images\n+ true classes", "CNN\n(weights change)", "cross-entropy\nloss",
-      "Adam updates\nthe weights"], 1),
-    ("2. Optimise the input image", "#fde6cf",
-     ["noise image", "CNN\n(weights fixed)", "chosen feature\nor digit's logit",
-      "gradient ascent\non the pixels"], 0),
+    (
+        "1. Train the weights",
+        "#dbe9f6",
+        [
+            "training images\n+ true classes",
+            "CNN\n(weights change)",
+            "cross-entropy\nloss",
+            "Adam updates\nthe weights",
+        ],
+        1,
+    ),
+    (
+        "2. Optimise the input image",
+        "#fde6cf",
+        [
+            "noise image",
+            "CNN\n(weights fixed)",
+            "chosen feature\nor digit's logit",
+            "gradient ascent\non the pixels",
+        ],
+        0,
+    ),
 )
 
 
@@ -192,21 +239,44 @@ def plot_flowchart() -> Figure:
         ax.text(0.1, y + 0.75, title, fontsize=12, fontweight="bold")
         centres = [1.25 + 2.5 * i for i in range(len(steps))]
         for x, label in zip(centres, steps):
-            ax.add_patch(FancyBboxPatch((x - 0.95, y - 0.4), 1.9, 0.8,
-                                        boxstyle="round,pad=0.05", fc=colour, ec="#555555"))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (x - 0.95, y - 0.4),
+                    1.9,
+                    0.8,
+                    boxstyle="round,pad=0.05",
+                    fc=colour,
+                    ec="#555555",
+                )
+            )
             ax.text(x, y, label, ha="center", va="center", fontsize=9)
         for a, b in zip(centres, centres[1:]):
-            ax.add_patch(FancyArrowPatch((a + 1.0, y), (b - 1.0, y), arrowstyle="-|>",
-                                         mutation_scale=14, color="#333333"))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (a + 1.0, y), (b - 1.0, y), arrowstyle="-|>", mutation_scale=14, color="#333333"
+                )
+            )
         # The update feeds back (into the weights, or into the image): the loop.
-        ax.add_patch(FancyArrowPatch((centres[-1], y - 0.45), (centres[back_to], y - 0.45),
-                                     connectionstyle="arc3,rad=-0.25", arrowstyle="-|>",
-                                     mutation_scale=14, color="#333333"))
+        ax.add_patch(
+            FancyArrowPatch(
+                (centres[-1], y - 0.45),
+                (centres[back_to], y - 0.45),
+                connectionstyle="arc3,rad=-0.25",
+                arrowstyle="-|>",
+                mutation_scale=14,
+                color="#333333",
+            )
+        )
     return fig
 
 
-def animate_ascent(frames, frame_steps: Sequence[int], titles: Sequence[str] | None = None,
-                   ncols: int = 10, interval_ms: int = 150) -> FuncAnimation:
+def animate_ascent(
+    frames,
+    frame_steps: Sequence[int],
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    interval_ms: int = 150,
+) -> FuncAnimation:
     """An animation of an ascent: ``frames`` (T, n, 28, 28) as a grid of ``n``
     one-channel images per frame, the step number in the figure's title.
     Show it in a notebook with ``IPython.display.HTML(anim.to_jshtml())`` or save
@@ -215,8 +285,10 @@ def animate_ascent(frames, frame_steps: Sequence[int], titles: Sequence[str] | N
     if frames.ndim != 4 or frames.shape[2:] != img_shape:
         raise ValueError(f"frames must have shape (steps, n, 28, 28), got {frames.shape}.")
     if len(frame_steps) != len(frames):
-        raise ValueError(f"frame_steps must have one entry per frame: {len(frames)} frames, "
-                         f"{len(frame_steps)} steps.")
+        raise ValueError(
+            f"frame_steps must have one entry per frame: {len(frames)} frames, "
+            f"{len(frame_steps)} steps."
+        )
     for frame in frames:
         check_images("frames", frame)
     fig = plot_image_grid(frames[-1], ncols, titles)
@@ -234,15 +306,17 @@ def animate_ascent(frames, frame_steps: Sequence[int], titles: Sequence[str] | N
     return FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms, blit=False)
 
 
-def save_gif(animation: FuncAnimation, path: str | os.PathLike, fps: int = 8,
-             dpi: int = 60) -> Path:
+def save_gif(
+    animation: FuncAnimation, path: str | os.PathLike, fps: int = 8, dpi: int = 60
+) -> Path:
     """Write ``animation`` as a GIF, atomically (temporary file, then rename)."""
     path = Path(path)
     if path.suffix.lower() != ".gif":
         raise ValueError(f"the animation file must end in .gif, got {str(path)!r}.")
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {str(path.parent)!r} does not exist; create it "
-                                "first or choose another path.")
+        raise FileNotFoundError(
+            f"folder {str(path.parent)!r} does not exist; create it first or choose another path."
+        )
     writer = PillowWriter(fps=check_positive_int("fps", fps))
     dpi = check_positive_int("dpi", dpi)
     with atomic_write(path) as tmp:
@@ -256,8 +330,9 @@ def plot_ascent_result(image, objective_curve, title: str) -> Figure:
     image = check_images("image", np.reshape(image, (1, *img_shape)))[0]
     curve = np.asarray(objective_curve, dtype=float)
     if curve.ndim != 1 or len(curve) == 0:
-        raise ValueError(f"objective_curve must be a non-empty 1-D sequence, got shape "
-                         f"{curve.shape}.")
+        raise ValueError(
+            f"objective_curve must be a non-empty 1-D sequence, got shape {curve.shape}."
+        )
     fig = Figure(figsize=(7, 3))
     image_ax, curve_ax = fig.subplots(1, 2, width_ratios=[1, 1.6])
     image_ax.imshow(image, cmap="binary", vmin=0, vmax=1, interpolation="nearest")

@@ -45,8 +45,9 @@ def quiz_sheet(sets: Mapping[str, tuple], seed: int | None = DEFAULT_SEED) -> Sh
         intended.append(check_classes(f"sets[{name!r}] digits", digits, len(drawn)))
         method += [name] * len(drawn)
     order = np.random.default_rng(seed).permutation(len(method))
-    return Sheet(np.concatenate(images)[order], np.array(method)[order],
-                 np.concatenate(intended)[order])
+    return Sheet(
+        np.concatenate(images)[order], np.array(method)[order], np.concatenate(intended)[order]
+    )
 
 
 def parse_answer(text: str) -> int | None:
@@ -56,34 +57,46 @@ def parse_answer(text: str) -> int | None:
         return None
     if len(text) == 1 and text.isdigit():
         return int(text)
-    raise ValueError(f"answer {text!r}: type one digit 0-9, or ? (or nothing) if you cannot "
-                     "read it.")
+    raise ValueError(
+        f"answer {text!r}: type one digit 0-9, or ? (or nothing) if you cannot read it."
+    )
 
 
-def reading_rates(sheet: Sheet, answers: Sequence[str],
-                  judges: Mapping[str, Callable]) -> dict:
+def reading_rates(sheet: Sheet, answers: Sequence[str], judges: Mapping[str, Callable]) -> dict:
     """Per method, the share of its images read as intended: ``"you"`` from the
     ``answers`` (one per image), and each judge's from its reading of the images."""
     if len(answers) != len(sheet.method):
-        raise ValueError(f"give one answer per image: {len(sheet.method)} images, "
-                         f"{len(answers)} answers.")
+        raise ValueError(
+            f"give one answer per image: {len(sheet.method)} images, {len(answers)} answers."
+        )
     yours = np.array([-1 if (a := parse_answer(text)) is None else a for text in answers])
-    readers = {"you": yours, **{name: np.asarray(read(sheet.images.reshape(-1, img_size_flat)))
-                                for name, read in judges.items()}}
+    readers = {
+        "you": yours,
+        **{
+            name: np.asarray(read(sheet.images.reshape(-1, img_size_flat)))
+            for name, read in judges.items()
+        },
+    }
     masks = {method: sheet.method == method for method in sheet.methods}
-    return {method: {reader: float(np.mean(reads[mask] == sheet.intended[mask]))
-                     for reader, reads in readers.items()}
-            for method, mask in masks.items()}
+    return {
+        method: {
+            reader: float(np.mean(reads[mask] == sheet.intended[mask]))
+            for reader, reads in readers.items()
+        }
+        for method, mask in masks.items()
+    }
 
 
 def rates_table(rates: dict) -> str:
     """An HTML table: one row per method, one column per reader (you first)."""
     readers = list(next(iter(rates.values())))
-    head = "".join(f"<th>{html.escape(r if r == 'you' else r + ' judge')}</th>"
-                   for r in readers)
-    rows = "".join(f"<tr><td>{html.escape(method)}</td>"
-                   + "".join(f"<td>{row[r]:.0%}</td>" for r in readers) + "</tr>"
-                   for method, row in rates.items())
+    head = "".join(f"<th>{html.escape(r if r == 'you' else r + ' judge')}</th>" for r in readers)
+    rows = "".join(
+        f"<tr><td>{html.escape(method)}</td>"
+        + "".join(f"<td>{row[r]:.0%}</td>" for r in readers)
+        + "</tr>"
+        for method, row in rates.items()
+    )
     return f"<table class='quiz-rates'><tr><th>method</th>{head}</tr>{rows}</table>"
 
 
@@ -94,13 +107,22 @@ def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int 
 
     from mnist_viz.explorer import error_line, with_page_view
 
-    boxes = [widgets.Text(placeholder="?", layout=widgets.Layout(width="64px"))
-             for _ in sheet.images]
-    cards = [widgets.VBox([widgets.HTML(f"<b>#{i + 1}</b>"),
-                           widgets.Image(value=_image_png(image), format="png", width=64), box])
-             for i, (image, box) in enumerate(zip(sheet.images, boxes))]
-    grid = widgets.GridBox(cards, layout=widgets.Layout(
-        grid_template_columns=f"repeat({columns}, 84px)"))
+    boxes = [
+        widgets.Text(placeholder="?", layout=widgets.Layout(width="64px")) for _ in sheet.images
+    ]
+    cards = [
+        widgets.VBox(
+            [
+                widgets.HTML(f"<b>#{i + 1}</b>"),
+                widgets.Image(value=_image_png(image), format="png", width=64),
+                box,
+            ]
+        )
+        for i, (image, box) in enumerate(zip(sheet.images, boxes))
+    ]
+    grid = widgets.GridBox(
+        cards, layout=widgets.Layout(grid_template_columns=f"repeat({columns}, 84px)")
+    )
     score = widgets.Button(description="Score", button_style="primary")
     result = widgets.HTML()
 
@@ -120,13 +142,17 @@ def static_sheet(sheet: Sheet, columns: int = 10) -> str:
     cells = []
     for i, image in enumerate(sheet.images):
         png = base64.b64encode(_image_png(image)).decode()
-        cells.append(f"<td style='text-align:center'><b>#{i + 1}</b><br><img width='64' "
-                     f"alt='image {i + 1}' src='data:image/png;base64,{png}'></td>")
-    rows = ["".join(cells[start:start + columns]) for start in range(0, len(cells), columns)]
-    return ("<table class='quiz-sheet'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"
-            "<p><em>Write down what you read in each image (a digit, or ? where you read "
-            "none). To score your reading beside the judges', run this notebook in Jupyter: a "
-            "box under each image takes your answer and <b>Score</b> shows the rates.</em></p>")
+        cells.append(
+            f"<td style='text-align:center'><b>#{i + 1}</b><br><img width='64' "
+            f"alt='image {i + 1}' src='data:image/png;base64,{png}'></td>"
+        )
+    rows = ["".join(cells[start : start + columns]) for start in range(0, len(cells), columns)]
+    return (
+        "<table class='quiz-sheet'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"
+        "<p><em>Write down what you read in each image (a digit, or ? where you read "
+        "none). To score your reading beside the judges', run this notebook in Jupyter: a "
+        "box under each image takes your answer and <b>Score</b> shows the rates.</em></p>"
+    )
 
 
 def _image_png(image: np.ndarray) -> bytes:

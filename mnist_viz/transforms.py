@@ -42,15 +42,18 @@ def random_affine_matrices(n, seed, jitter, scale, rotation):
 def apply_affine(images, matrices):
     """Resample images (n, 28, 28, 1) through affine ``matrices``; pixels from
     outside the image are 0 (no ink), MNIST's background."""
-    return keras.ops.image.affine_transform(images, matrices, interpolation="bilinear",
-                                            fill_mode="constant", fill_value=0.0)
+    return keras.ops.image.affine_transform(
+        images, matrices, interpolation="bilinear", fill_mode="constant", fill_value=0.0
+    )
 
 
 def random_affine(jitter, scale, rotation) -> Callable:
     """A transform that moves each image by its own random shift, zoom and rotation."""
+
     def transform(images, seed):
         matrices = random_affine_matrices(tf.shape(images)[0], seed, jitter, scale, rotation)
         return apply_affine(images, matrices)
+
     return transform
 
 
@@ -68,14 +71,14 @@ def total_variation(images):
 def _total_variation(images):
     down = images[:, 1:] - images[:, :-1]
     right = images[:, :, 1:] - images[:, :, :-1]
-    values = (tf.reduce_sum(tf.abs(down), axis=[1, 2, 3])
-              + tf.reduce_sum(tf.abs(right), axis=[1, 2, 3]))
+    values = tf.reduce_sum(tf.abs(down), axis=[1, 2, 3]) + tf.reduce_sum(
+        tf.abs(right), axis=[1, 2, 3]
+    )
 
     def gradient(upstream):
         upstream = tf.reshape(upstream, (-1, 1, 1, 1))
         # A difference x[i + 1] - x[i] sends +sign to x[i + 1] and -sign to x[i].
-        return (_pad(tf.sign(down) * upstream, axis=1)
-                + _pad(tf.sign(right) * upstream, axis=2))
+        return _pad(tf.sign(down) * upstream, axis=1) + _pad(tf.sign(right) * upstream, axis=2)
 
     return values, gradient
 

@@ -17,7 +17,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def serving(folder: Path) -> Iterator[str]:
     """Serve ``folder`` while the block runs; yields the base URL (no trailing slash)."""
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder))
+    )
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -13,11 +13,13 @@ from mnist_viz import params
 from mnist_viz import transforms as tr
 from mnist_viz._tf import keras, tf
 
-PLAIN = vz.Settings(steps=20, jitter=0.0, scale=0.0, rotation=0.0, tv=0.0, l1=0.0,
-                    blur_every=0, contrast=0.0)
+PLAIN = vz.Settings(
+    steps=20, jitter=0.0, scale=0.0, rotation=0.0, tv=0.0, l1=0.0, blur_every=0, contrast=0.0
+)
 
 
 # -- objectives -------------------------------------------------------------
+
 
 def _layer_output(model, name, images):
     return mv.layers.layer_model(model, [name])(images.reshape(-1, 784)).numpy()
@@ -28,29 +30,42 @@ def test_channel_objective_is_the_reference_objective(mnist, trained_model):
     objectives = [ob.channel(trained_model, "layer_conv2", 5)] * 3
     np.testing.assert_allclose(
         ob.evaluate(trained_model, objectives, images),
-        mv.feature_objective(trained_model, "layer_conv2", 5, images), rtol=1e-5)
+        mv.feature_objective(trained_model, "layer_conv2", 5, images),
+        rtol=1e-5,
+    )
 
 
 def test_neuron_objective_reads_one_position(mnist, trained_model):
     images = mnist.test.images[:2].reshape(-1, 28, 28)
     objective = ob.neuron(trained_model, 0, 3, x=10, y=4)
     expected = _layer_output(trained_model, "layer_conv1", images)[:, 4, 10, 3]
-    np.testing.assert_allclose(ob.evaluate(trained_model, [objective] * 2, images),
-                               expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        ob.evaluate(trained_model, [objective] * 2, images), expected, rtol=1e-5
+    )
 
 
 def test_unit_and_logit_objectives_read_one_value(mnist, trained_model):
     images = mnist.test.images[:2].reshape(-1, 28, 28)
     units = _layer_output(trained_model, "layer_fc1", images)[:, 17]
     logits = trained_model(images.reshape(-1, 784)).numpy()
-    np.testing.assert_allclose(ob.evaluate(
-        trained_model, [ob.unit(trained_model, "layer_fc1", 17)] * 2, images), units, rtol=1e-5)
-    np.testing.assert_allclose(ob.evaluate(
-        trained_model, [ob.logit(trained_model, 4)] * 2, images), logits[:, 4], rtol=1e-5)
+    np.testing.assert_allclose(
+        ob.evaluate(trained_model, [ob.unit(trained_model, "layer_fc1", 17)] * 2, images),
+        units,
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        ob.evaluate(trained_model, [ob.logit(trained_model, 4)] * 2, images),
+        logits[:, 4],
+        rtol=1e-5,
+    )
     contrasted = ob.logit(trained_model, 4, contrast=2.0)
     others = (logits.sum(axis=1) - logits[:, 4]) / 9
-    np.testing.assert_allclose(ob.evaluate(trained_model, [contrasted] * 2, images),
-                               logits[:, 4] - 2.0 * others, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        ob.evaluate(trained_model, [contrasted] * 2, images),
+        logits[:, 4] - 2.0 * others,
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def test_weighted_sums_of_objectives_are_objectives(mnist, trained_model):
@@ -75,19 +90,23 @@ def test_layer_objectives_pick_the_kind_of_layer(trained_model):
     assert ob.layer_objectives(trained_model, None, [3])[0].description == "logit 3"
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda m: ob.channel(m, "layer_fc1", 0), "need a conv layer"),
-    (lambda m: ob.unit(m, "layer_conv1", 0), "need a dense layer"),
-    (lambda m: ob.neuron(m, 0, 0, x=28, y=0), "x must be >= 0 and <= 27"),
-    (lambda m: ob.logit(m, 10), "valid indices are 0..9"),
-    (lambda m: ob.logit(m, 1, contrast=-1), "contrast must be a finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda m: ob.channel(m, "layer_fc1", 0), "need a conv layer"),
+        (lambda m: ob.unit(m, "layer_conv1", 0), "need a dense layer"),
+        (lambda m: ob.neuron(m, 0, 0, x=28, y=0), "x must be >= 0 and <= 27"),
+        (lambda m: ob.logit(m, 10), "valid indices are 0..9"),
+        (lambda m: ob.logit(m, 1, contrast=-1), "contrast must be a finite number >= 0"),
+    ],
+)
 def test_objectives_reject_what_they_cannot_mean(trained_model, make, message):
     with pytest.raises(ValueError, match=message):
         make(trained_model)
 
 
 # -- transforms -------------------------------------------------------------
+
 
 def _as_batch(images):
     return tf.constant(np.asarray(images, np.float32)[..., None])
@@ -103,8 +122,10 @@ def test_zero_transforms_are_the_identity(mnist):
 def _centre_of_mass(images):
     rows = np.arange(28)
     mass = images.sum(axis=(1, 2))
-    return ((images.sum(axis=2) * rows).sum(axis=1) / mass,
-            (images.sum(axis=1) * rows).sum(axis=1) / mass)
+    return (
+        (images.sum(axis=2) * rows).sum(axis=1) / mass,
+        (images.sum(axis=1) * rows).sum(axis=1) / mass,
+    )
 
 
 def test_jitter_moves_the_image_by_at_most_its_range(mnist):
@@ -135,6 +156,7 @@ def test_transforms_are_seeded(mnist):
 
 # -- penalties and blur -----------------------------------------------------
 
+
 def test_penalties_measure_what_they_say():
     flat = np.full((1, 28, 28), 0.5, np.float32)
     stripes = np.zeros((1, 28, 28), np.float32)
@@ -154,8 +176,9 @@ def test_each_penalty_lowers_what_it_penalises(trained_model, penalty, weight):
     objectives = ob.layer_objectives(trained_model, None, range(4))
     base = PLAIN.replace(steps=40, start="noise")
     free = vz.visualize(trained_model, objectives, base, seed=3).images
-    penalised = vz.visualize(trained_model, objectives, base.replace(**{penalty: weight}),
-                             seed=3).images
+    penalised = vz.visualize(
+        trained_model, objectives, base.replace(**{penalty: weight}), seed=3
+    ).images
     assert _penalty_of(penalised, penalty) < 0.8 * _penalty_of(free, penalty)
 
 
@@ -171,18 +194,23 @@ def test_periodic_blur_gives_smoother_images(trained_model):
     objectives = ob.layer_objectives(trained_model, None, range(4))
     base = PLAIN.replace(steps=40, start="noise")
     sharp = vz.visualize(trained_model, objectives, base, seed=1).images
-    smooth = vz.visualize(trained_model, objectives,
-                          base.replace(blur_every=5, steps=36), seed=1).images
+    smooth = vz.visualize(
+        trained_model, objectives, base.replace(blur_every=5, steps=36), seed=1
+    ).images
     assert _penalty_of(smooth, "tv") < _penalty_of(sharp, "tv")
 
 
 # -- the loop ---------------------------------------------------------------
 
+
 def test_reference_settings_reproduce_the_reference_ascent(trained_model):
-    reference = mv.optimize_images(trained_model, "layer_conv2", range(4), steps=30,
-                                   seed=5)
-    ours = vz.visualize(trained_model, ob.layer_objectives(trained_model, "layer_conv2",
-                                                           range(4)), vz.REFERENCE, seed=5)
+    reference = mv.optimize_images(trained_model, "layer_conv2", range(4), steps=30, seed=5)
+    ours = vz.visualize(
+        trained_model,
+        ob.layer_objectives(trained_model, "layer_conv2", range(4)),
+        vz.REFERENCE,
+        seed=5,
+    )
     np.testing.assert_allclose(ours.images, reference, atol=1e-4)
 
 
@@ -200,13 +228,16 @@ def test_both_update_rules_raise_the_objective(trained_model, update):
 def test_batch_equals_one_at_a_time_without_random_transforms(trained_model):
     # With the std rule: Adam divides each pixel's gradient by its own running
     # size, so round-off in gradients that should be 0 becomes a full step.
-    objectives = [ob.channel(trained_model, 1, 3), ob.unit(trained_model, "layer_fc1", 9),
-                  ob.logit(trained_model, 6)]
+    objectives = [
+        ob.channel(trained_model, 1, 3),
+        ob.unit(trained_model, "layer_fc1", 9),
+        ob.logit(trained_model, 6),
+    ]
     settings = PLAIN.replace(tv=0.01, l1=0.01, blur_every=5, start="noise", update="std")
     together = vz.visualize(trained_model, objectives, settings, seed=2).images
     starts = params.start_images(3, "noise", 2)
     for i, objective in enumerate(objectives):
-        alone = vz.visualize(trained_model, [objective], settings, start=starts[i:i + 1]).images
+        alone = vz.visualize(trained_model, [objective], settings, start=starts[i : i + 1]).images
         np.testing.assert_allclose(alone[0], together[i], atol=1e-4)
 
 
@@ -222,17 +253,23 @@ def test_a_run_is_reproducible_from_its_seed(trained_model):
 
 def test_images_stay_in_range_and_frames_are_kept(trained_model, capsys):
     frames = vz.RecordFrames(every=10)
-    result = vz.visualize(trained_model, ob.layer_objectives(trained_model, None),
-                          vz.REGULARIZED.replace(steps=30),
-                          callbacks=[vz.PrintProgress(every=10), frames])
+    result = vz.visualize(
+        trained_model,
+        ob.layer_objectives(trained_model, None),
+        vz.REGULARIZED.replace(steps=30),
+        callbacks=[vz.PrintProgress(every=10), frames],
+    )
     assert result.images.shape == (10, 28, 28)
     assert 0.0 <= result.images.min() and result.images.max() <= 1.0
     assert np.shape(frames.frames) == (4, 10, 28, 28) and frames.frame_steps == [0, 10, 20, 30]
     np.testing.assert_array_equal(frames.frames[-1], result.images)
     assert result.objective.shape == (30, 10) and result.no_gradient.shape == (30, 10)
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["Step   10/30", "Step   20/30",
-                                                      "Step   30/30"]
+    assert [line.split(":")[0] for line in lines] == [
+        "Step   10/30",
+        "Step   20/30",
+        "Step   30/30",
+    ]
 
 
 def _blind_model():
@@ -246,8 +283,12 @@ def _blind_model():
 def test_a_zero_gradient_is_reported_and_stays_finite(update, capsys):
     settings = PLAIN.replace(steps=5, update=update, start="noise")
     model = _blind_model()
-    result = vz.visualize(model, ob.layer_objectives(model, None, [0, 1]), settings,
-                          callbacks=[vz.PrintProgress(every=5)])
+    result = vz.visualize(
+        model,
+        ob.layer_objectives(model, None, [0, 1]),
+        settings,
+        callbacks=[vz.PrintProgress(every=5)],
+    )
     assert np.all(np.isfinite(result.images)) and result.no_gradient.all()
     np.testing.assert_allclose(result.images, params.start_images(2, "noise", 0), atol=1e-6)
     assert "no gradient for 2 of 2 images" in capsys.readouterr().out
@@ -257,8 +298,9 @@ def test_regularized_settings_follow_the_layer(trained_model):
     assert vz.regularized_settings(trained_model, None) is vz.REGULARIZED
     assert vz.regularized_settings(trained_model, 1) is vz.REGULARIZED_CONV
     assert vz.regularized_settings(trained_model, "layer_fc1") is vz.REGULARIZED_DENSE
-    images = vz.visualize_layer(trained_model, "layer_conv1", [0, 1],
-                                settings=vz.REGULARIZED_CONV.replace(steps=10))
+    images = vz.visualize_layer(
+        trained_model, "layer_conv1", [0, 1], settings=vz.REGULARIZED_CONV.replace(steps=10)
+    )
     assert images.shape == (2, 28, 28)
 
 
@@ -273,8 +315,10 @@ def test_plain_shift_l1_is_plain_steps_with_a_shift_and_an_ink_charge(trained_mo
     assert preset.replace(jitter=0.0, l1=0.0, start="blank") == vz.PLAIN
     assert (preset.jitter, preset.l1, preset.start) == (1.0, 0.02, "mean digit")
     assert preset.scale == preset.rotation == preset.tv == preset.blur_every == 0
-    by_layer = [vz.plain_shift_l1_settings(trained_model, layer)
-                for layer in ("layer_conv2", "layer_fc1", None)]
+    by_layer = [
+        vz.plain_shift_l1_settings(trained_model, layer)
+        for layer in ("layer_conv2", "layer_fc1", None)
+    ]
     assert by_layer == [vz.PLAIN_SHIFT_L1_CONV, vz.PLAIN_SHIFT_L1_DENSE, preset]
     assert by_layer[0].l1 < by_layer[1].l1 < by_layer[2].l1  # scaled to the layer's values
     assert all(s.replace(l1=preset.l1) == preset for s in by_layer)
@@ -282,8 +326,9 @@ def test_plain_shift_l1_is_plain_steps_with_a_shift_and_an_ink_charge(trained_mo
 
 def test_the_mean_digit_start_is_the_mean_training_digit_plus_seeded_noise(mnist):
     starts = params.start_images(3, "mean digit", 4)
-    np.testing.assert_array_equal(starts, params.neutral_starts(params.mean_digit(mnist), 3,
-                                                                seed=4))
+    np.testing.assert_array_equal(
+        starts, params.neutral_starts(params.mean_digit(mnist), 3, seed=4)
+    )
     assert np.abs(starts - params.mean_digit(mnist)).max() <= 0.05 + 1e-6
     assert np.abs(starts[0] - starts[1]).max() > 0  # each image its own noise
 
@@ -291,8 +336,9 @@ def test_the_mean_digit_start_is_the_mean_training_digit_plus_seeded_noise(mnist
 def test_an_ink_charge_clears_what_the_objective_does_not_ask_for(trained_model):
     """L1 pulls every pixel with ink toward 0 each step; where the objective's
     gradient is silent (here: an objective of one corner pixel) ink fades away."""
-    corner = ob.custom(lambda outputs: outputs["layer_conv1"][:, 0, 0, 0], ["layer_conv1"],
-                       "one corner position")
+    corner = ob.custom(
+        lambda outputs: outputs["layer_conv1"][:, 0, 0, 0], ["layer_conv1"], "one corner position"
+    )
     grey = np.full((2, 28, 28), 0.3, np.float32)
     settings = vz.PLAIN_SHIFT_L1.replace(steps=30, jitter=0.0)
     kept = vz.visualize(trained_model, corner, settings.replace(l1=0.0), start=grey).images

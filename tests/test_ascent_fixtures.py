@@ -35,20 +35,29 @@ def test_reference_ascent_matches_the_recording(recorded, layer):
     model, record = recorded
     layer_id = None if layer == "logits" else layer
     features = CASES[layer]
-    images, history = mv.ascend(model, layer_id, features, record[f"{layer}/start"],
-                                steps=12)
+    images, history = mv.ascend(model, layer_id, features, record[f"{layer}/start"], steps=12)
     np.testing.assert_allclose(images, record[f"{layer}/ascend"], atol=TOLERANCE)
     np.testing.assert_array_equal(history.predicted, record[f"{layer}/history/predicted"])
     for field in ("objective", "score", "grad_min", "grad_max", "step"):
-        np.testing.assert_allclose(getattr(history, field), record[f"{layer}/history/{field}"],
-                                   rtol=1e-5, atol=TOLERANCE, err_msg=field)
+        np.testing.assert_allclose(
+            getattr(history, field),
+            record[f"{layer}/history/{field}"],
+            rtol=1e-5,
+            atol=TOLERANCE,
+            err_msg=field,
+        )
     np.testing.assert_allclose(
         mv.optimize_images(model, layer_id, features=features, steps=12, seed=11),
-        record[f"{layer}/optimize_images"], atol=TOLERANCE)
+        record[f"{layer}/optimize_images"],
+        atol=TOLERANCE,
+    )
     np.testing.assert_allclose(
-        mv.optimize_image(model, layer_id, feature=features[0], steps=12,
-                          show_progress=False, seed=11),
-        record[f"{layer}/optimize_image"], atol=TOLERANCE)
+        mv.optimize_image(
+            model, layer_id, feature=features[0], steps=12, show_progress=False, seed=11
+        ),
+        record[f"{layer}/optimize_image"],
+        atol=TOLERANCE,
+    )
 
 
 def _seed_faithful_loop(model, layer_name, feature, start, steps):
@@ -75,7 +84,7 @@ def test_the_engine_matches_the_seed_faithful_one_image_loop(recorded, layer):
     layer_id = None if layer == "logits" else layer
     layer_name = "layer_fc_out" if layer == "logits" else layer
     feature, start = CASES[layer][0], record[f"{layer}/start"][0]
-    ours = mv.optimize_image(model, layer_id, feature, steps=12, show_progress=False,
-                             start=start)
-    np.testing.assert_allclose(ours, _seed_faithful_loop(model, layer_name, feature, start, 12),
-                               atol=1e-4)
+    ours = mv.optimize_image(model, layer_id, feature, steps=12, show_progress=False, start=start)
+    np.testing.assert_allclose(
+        ours, _seed_faithful_loop(model, layer_name, feature, start, 12), atol=1e-4
+    )

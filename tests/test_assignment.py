@@ -41,27 +41,40 @@ def _cell(kind, source, *tags):
 def stand_in(**answers) -> nbformat.NotebookNode:
     """A solutions notebook shaped like 02: exercises 2 and 4 with answers (override
     one with ``exercise2=`` or ``exercise4=``), hidden checks, self-checks, a question."""
-    exercise2 = answers.get("exercise2", "images_conv3 = np.full((4, 28, 28), 0.5)\n"
-                                         "accuracies_three = [0.99, 0.985]")
-    exercise4 = answers.get("exercise4", 'restarts = {"noise": np.zeros((2, 28, 28)), '
-                                         '"mean digit": np.ones((2, 28, 28))}')
-    nb = new_notebook(cells=[
-        _cell("markdown", "# A stand-in for the exercises"),
-        _cell("code", "import numpy as np\n\nfrom mnist_viz import exercises"),
-        _cell("markdown", "## Exercise 2: a third layer\n\n*Find the images.*"),
-        _cell("code", exercise2, "solution"),
-        _cell("code", 'assert min(accuracies_three) > 0.98, "every seed above 98%"', "check",
-              "remove-cell"),
-        _cell("markdown", "**Answer.** Textures.", "solution"),
-        _cell("code", "passed = exercises.check_exercise(globals(), 2)"),
-        _cell("markdown", "## Exercise 4: restarts\n\n*Restart from many starts.*"),
-        _cell("code", exercise4, "solution"),
-        _cell("code", 'assert set(restarts) == {"noise", "mean digit"}, "two kinds of start"',
-              "check", "remove-cell"),
-        _cell("code", "passed = exercises.check_exercise(globals(), 4)"),
-        _cell("markdown", "## Questions\n\n**Question 1.** Why three seeds?"),
-        _cell("markdown", "**Answer.** Noise.", "solution"),
-    ])
+    exercise2 = answers.get(
+        "exercise2", "images_conv3 = np.full((4, 28, 28), 0.5)\naccuracies_three = [0.99, 0.985]"
+    )
+    exercise4 = answers.get(
+        "exercise4",
+        'restarts = {"noise": np.zeros((2, 28, 28)), "mean digit": np.ones((2, 28, 28))}',
+    )
+    nb = new_notebook(
+        cells=[
+            _cell("markdown", "# A stand-in for the exercises"),
+            _cell("code", "import numpy as np\n\nfrom mnist_viz import exercises"),
+            _cell("markdown", "## Exercise 2: a third layer\n\n*Find the images.*"),
+            _cell("code", exercise2, "solution"),
+            _cell(
+                "code",
+                'assert min(accuracies_three) > 0.98, "every seed above 98%"',
+                "check",
+                "remove-cell",
+            ),
+            _cell("markdown", "**Answer.** Textures.", "solution"),
+            _cell("code", "passed = exercises.check_exercise(globals(), 2)"),
+            _cell("markdown", "## Exercise 4: restarts\n\n*Restart from many starts.*"),
+            _cell("code", exercise4, "solution"),
+            _cell(
+                "code",
+                'assert set(restarts) == {"noise", "mean digit"}, "two kinds of start"',
+                "check",
+                "remove-cell",
+            ),
+            _cell("code", "passed = exercises.check_exercise(globals(), 4)"),
+            _cell("markdown", "## Questions\n\n**Question 1.** Why three seeds?"),
+            _cell("markdown", "**Answer.** Noise.", "solution"),
+        ]
+    )
     nb.metadata["kernelspec"] = KERNEL
     return nb
 
@@ -108,14 +121,19 @@ def test_the_student_edition_blanks_answers_and_leaves_out_checks(assignment):
 @pytest.mark.slow  # a kernel per notebook or otter assign per lesson
 def test_grades_full_marks_none_for_blank_and_loses_only_the_wrong_answer(assignment, tmp_path):
     blank = nbformat.read(assignment / "student" / "stand_in.ipynb", as_version=4)
-    wrong = stand_in(exercise2="images_conv3 = np.full((4, 28, 28), 0.5)\n"
-                               "accuracies_three = [0.99, 0.5]")  # well formed, too low
-    rows = _grade(assignment, tmp_path, {"solutions": stand_in(), "blank": blank,
-                                         "wrong": wrong})
-    scores = {name: (row["exercise2"], row["exercise4"], row["total"], row["note"])
-              for name, row in rows.items()}
-    assert scores == {"solutions": ("2.0", "2.0", "4.0", ""), "blank": ("0.0", "0.0", "0.0", ""),
-                      "wrong": ("0.0", "2.0", "2.0", "")}
+    wrong = stand_in(
+        exercise2="images_conv3 = np.full((4, 28, 28), 0.5)\naccuracies_three = [0.99, 0.5]"
+    )  # well formed, too low
+    rows = _grade(assignment, tmp_path, {"solutions": stand_in(), "blank": blank, "wrong": wrong})
+    scores = {
+        name: (row["exercise2"], row["exercise4"], row["total"], row["note"])
+        for name, row in rows.items()
+    }
+    assert scores == {
+        "solutions": ("2.0", "2.0", "4.0", ""),
+        "blank": ("0.0", "0.0", "0.0", ""),
+        "wrong": ("0.0", "2.0", "2.0", ""),
+    }
 
 
 @pytest.mark.slow  # a kernel per notebook or otter assign per lesson
@@ -142,7 +160,8 @@ def test_every_lesson_gets_a_student_edition_and_only_02_an_autograder(tmp_path)
     assert sorted(p.name for p in (tmp_path / "student").iterdir()) == [p.name for p in LESSONS]
     assert [p.name for p in (tmp_path / "autograder").iterdir()] == ["02_exercises.zip"]
     assert grade.questions_of(tmp_path / "autograder" / "02_exercises.zip") == [
-        f"exercise{n}" for n in range(1, 5)]
+        f"exercise{n}" for n in range(1, 5)
+    ]
     for lesson in LESSONS:
         source = nbformat.read(lesson, as_version=4)
         student = nbformat.read(tmp_path / "student" / lesson.name, as_version=4)
@@ -157,10 +176,13 @@ def test_every_lesson_gets_a_student_edition_and_only_02_an_autograder(tmp_path)
 
 
 def test_command_line_rejects_a_missing_notebook_and_folder(tmp_path):
-    for tool, args in [("make_assignment.py", [str(tmp_path / "none.ipynb")]),
-                       ("grade.py", [str(tmp_path / "none")])]:
-        done = subprocess.run([sys.executable, str(ROOT / "tools" / tool), *args],
-                              capture_output=True, text=True)
+    for tool, args in [
+        ("make_assignment.py", [str(tmp_path / "none.ipynb")]),
+        ("grade.py", [str(tmp_path / "none")]),
+    ]:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / tool), *args], capture_output=True, text=True
+        )
         assert done.returncode == 2 and "no such" in done.stderr
 
 
@@ -172,8 +194,12 @@ def test_notebook_02_solutions_score_full_marks_and_its_blank_edition_none(tmp_p
     ma.assign(EXERCISES, tmp_path / "out")
     blank = nbformat.read(tmp_path / "out" / "student" / EXERCISES.name, as_version=4)
     ran = copy.deepcopy(blank)
-    NotebookClient(ran, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path / "out" / "student")}}).execute()
+    NotebookClient(
+        ran,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path / "out" / "student")}},
+    ).execute()
     checks = [cell for cell in ran.cells if "grader.check(" in cell.source]
     assert len(checks) == 4
     for number, cell in enumerate(checks, start=1):
@@ -181,10 +207,13 @@ def test_notebook_02_solutions_score_full_marks_and_its_blank_edition_none(tmp_p
         assert f"Exercise {number}: not answered yet (define " in said, said[:500]
     folder = tmp_path / "submissions"
     folder.mkdir()
-    nbformat.write(submitted(nbformat.read(EXERCISES, as_version=4), EXERCISES.stem),
-                   folder / "solutions.ipynb")
+    nbformat.write(
+        submitted(nbformat.read(EXERCISES, as_version=4), EXERCISES.stem),
+        folder / "solutions.ipynb",
+    )
     nbformat.write(blank, folder / "blank.ipynb")
-    rows = grade.grade_all(folder, tmp_path / "out" / "autograder" / "02_exercises.zip",
-                           tmp_path / "grades.csv")
+    rows = grade.grade_all(
+        folder, tmp_path / "out" / "autograder" / "02_exercises.zip", tmp_path / "grades.csv"
+    )
     totals = {row["submission"]: (row["total"], row["note"]) for row in rows}
     assert totals == {"blank.ipynb": (0.0, ""), "solutions.ipynb": (8.0, "")}

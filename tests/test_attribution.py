@@ -28,12 +28,14 @@ def test_saliency_is_the_absolute_gradient_of_the_target_logit(trained_model, di
         tape.watch(image)
         logits = tf.gather(trained_model(image), cls[:3], batch_dims=1)
     expected = np.abs(tape.gradient(logits, image).numpy()).reshape(3, 28, 28)
-    np.testing.assert_allclose(attribution.saliency(trained_model, images[:3], cls[:3]),
-                               expected, atol=1e-6)
+    np.testing.assert_allclose(
+        attribution.saliency(trained_model, images[:3], cls[:3]), expected, atol=1e-6
+    )
     np.testing.assert_allclose(
         attribution.gradient_input(trained_model, images[:3], cls[:3]),
         tape.gradient(logits, image).numpy().reshape(3, 28, 28) * images[:3].reshape(3, 28, 28),
-        atol=1e-6)
+        atol=1e-6,
+    )
 
 
 def test_integrated_gradients_add_up_to_the_logit_difference(trained_model, mnist):
@@ -41,8 +43,9 @@ def test_integrated_gradients_add_up_to_the_logit_difference(trained_model, mnis
     1,000 test digits: |sum - (logit(x) - logit(blank))| <= 1% of it + 0.01."""
     images, cls = mnist.test.images[:1000], mnist.test.cls[:1000]
     maps = attribution.integrated_gradients(trained_model, images, cls)
-    difference = (attribution.target_logits(trained_model, images, cls)
-                  - attribution.target_logits(trained_model, np.zeros_like(images), cls))
+    difference = attribution.target_logits(trained_model, images, cls) - attribution.target_logits(
+        trained_model, np.zeros_like(images), cls
+    )
     error = np.abs(maps.reshape(len(images), -1).sum(axis=1) - difference)
     assert np.mean(error <= 0.01 * np.abs(difference) + 0.01) >= 0.95
     # Two steps are too few: the same test must fail, or it measures nothing.
@@ -53,12 +56,12 @@ def test_integrated_gradients_add_up_to_the_logit_difference(trained_model, mnis
 
 def test_integrated_gradients_from_the_image_itself_are_zero(trained_model, digits):
     images, cls = digits
-    maps = attribution.integrated_gradients(trained_model, images[:2], cls[:2],
-                                            baseline=images[:2], steps=4)
+    maps = attribution.integrated_gradients(
+        trained_model, images[:2], cls[:2], baseline=images[:2], steps=4
+    )
     assert np.abs(maps).max() == 0
     with pytest.raises(ValueError, match="one per image"):
-        attribution.integrated_gradients(trained_model, images[:3], cls[:3],
-                                         baseline=images[:2])
+        attribution.integrated_gradients(trained_model, images[:3], cls[:3], baseline=images[:2])
 
 
 def test_occlusion_skips_only_squares_that_change_nothing(trained_model):
@@ -73,14 +76,14 @@ def test_occlusion_skips_only_squares_that_change_nothing(trained_model):
     for y in range(25):
         for x in range(25):
             occluded = image.copy()
-            occluded[0, y:y + 4, x:x + 4] = 0
+            occluded[0, y : y + 4, x : x + 4] = 0
             drops[y, x] = base - attribution.target_logits(trained_model, occluded, cls)[0]
     expected = np.zeros((28, 28), np.float32)
     covered = np.zeros((28, 28), np.float32)
     for dy in range(4):
         for dx in range(4):
-            expected[dy:dy + 25, dx:dx + 25] += drops
-            covered[dy:dy + 25, dx:dx + 25] += 1
+            expected[dy : dy + 25, dx : dx + 25] += drops
+            covered[dy : dy + 25, dx : dx + 25] += 1
     np.testing.assert_allclose(maps[0], expected / covered, atol=1e-5)
     far = np.ones((28, 28), bool)
     far[7:21, 9:18] = False  # every square covering these pixels is blank
@@ -110,24 +113,30 @@ def test_gradcam_on_a_one_hot_toy_model_is_the_feature_map():
     image[0, 14 * 28 + 5] = 1.0  # one ink pixel at row 14, column 5
     cam = attribution.gradcam(model, np.repeat(image, 2, axis=0), [0, 1])
     assert np.unravel_index(np.argmax(cam[0]), (28, 28)) == (14, 5)
-    np.testing.assert_allclose(attribution.normalize_maps(cam[:1])[0], image.reshape(28, 28),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        attribution.normalize_maps(cam[:1])[0], image.reshape(28, 28), atol=1e-6
+    )
     assert np.abs(cam[1]).max() == 0  # channel 1 is silent on ink: nothing to show
 
 
 def test_gradcam_weights_each_feature_map_by_its_mean_gradient(trained_model, digits):
     images, cls = digits
-    probe = keras.Model(trained_model.inputs[0],
-                        [trained_model.get_layer("layer_conv1_relu").output,
-                         trained_model.output])
+    probe = keras.Model(
+        trained_model.inputs[0],
+        [trained_model.get_layer("layer_conv1_relu").output, trained_model.output],
+    )
     image = tf.constant(images[:2])
     with tf.GradientTape() as tape:
         feature_maps, logits = probe(image)
         chosen = tf.gather(logits, cls[:2], batch_dims=1)
     weights = tf.reduce_mean(tape.gradient(chosen, feature_maps), axis=[1, 2])
     expected = np.maximum(np.einsum("nyxk,nk->nyx", feature_maps.numpy(), weights.numpy()), 0)
-    np.testing.assert_allclose(attribution.gradcam(trained_model, images[:2], cls[:2], layer=0),
-                               expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        attribution.gradcam(trained_model, images[:2], cls[:2], layer=0),
+        expected,
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_gradcam_refuses_a_dense_layer(trained_model, digits):
@@ -198,12 +207,14 @@ def test_randomized_copy_changes_only_the_named_layers(trained_model):
     before = [w.copy() for w in trained_model.get_weights()]
     copy = attribution.randomized_copy(trained_model, layers[:2], seed=3)
     for name in ["layer_conv1", "layer_conv2"]:
-        for kept, trained in zip(copy.get_layer(name).get_weights(),
-                                 trained_model.get_layer(name).get_weights()):
+        for kept, trained in zip(
+            copy.get_layer(name).get_weights(), trained_model.get_layer(name).get_weights()
+        ):
             np.testing.assert_array_equal(kept, trained)
     for name in layers[:2]:
-        assert not np.allclose(copy.get_layer(name).kernel.numpy(),
-                               trained_model.get_layer(name).kernel.numpy())
+        assert not np.allclose(
+            copy.get_layer(name).kernel.numpy(), trained_model.get_layer(name).kernel.numpy()
+        )
     for original, now in zip(before, trained_model.get_weights()):
         np.testing.assert_array_equal(original, now)
 
@@ -211,10 +222,16 @@ def test_randomized_copy_changes_only_the_named_layers(trained_model):
 def test_each_seed_of_randomized_copy_is_its_own_draw():
     # Two same-shaped layers: a seed-per-layer scheme like seed + index would hand seed 1's
     # first layer the kernel seed 0 gave its second one.
-    toy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="a"),
-                            keras.layers.Dense(4, name="b")])
-    kernels = {seed: [attribution.randomized_copy(toy, ["a", "b"], seed=seed)
-                      .get_layer(name).kernel.numpy() for name in "ab"] for seed in (0, 1)}
+    toy = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4, name="a"), keras.layers.Dense(4, name="b")]
+    )
+    kernels = {
+        seed: [
+            attribution.randomized_copy(toy, ["a", "b"], seed=seed).get_layer(name).kernel.numpy()
+            for name in "ab"
+        ]
+        for seed in (0, 1)
+    }
     for first in kernels[0]:
         for second in kernels[1]:
             assert not np.allclose(first, second)
@@ -227,7 +244,8 @@ def test_deletion_rewards_a_map_that_ranks_the_ink_first(trained_model, digits):
     ink_first = images.reshape(-1, 28, 28)
     deletion, insertion = attribution.deletion_insertion(trained_model, images, cls, ink_first)
     wrong_deletion, wrong_insertion = attribution.deletion_insertion(
-        trained_model, images, cls, 1.0 - ink_first)  # blank pixels first: uninformative
+        trained_model, images, cls, 1.0 - ink_first
+    )  # blank pixels first: uninformative
     assert deletion.mean() < wrong_deletion.mean() and insertion.mean() > wrong_insertion.mean()
     assert ((0 <= deletion) & (deletion <= 1)).all()
     with pytest.raises(ValueError, match="maps must match"):
@@ -250,16 +268,22 @@ def test_top_examples_are_the_whole_receptive_field(trained_model, mnist, layer)
     top, left = stride * row - offset, stride * col - offset
     kept = np.zeros((28, 28), np.float32)
     y0, x0 = max(top, 0), max(left, 0)
-    kept[y0:top + size, x0:left + size] = images[index, y0:top + size, x0:left + size]
+    kept[y0 : top + size, x0 : left + size] = images[index, y0 : top + size, x0 : left + size]
     again = attribution.feature_responses(trained_model, layer, kept[None])[0, row, col, 3]
     np.testing.assert_allclose(again, responses[0], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(patches[0][y0 - top:, x0 - left:][:28 - y0, :28 - x0][
-        :min(size, 28 - y0), :min(size, 28 - x0)],
-        kept[y0:top + size, x0:left + size], atol=0)
+    np.testing.assert_allclose(
+        patches[0][y0 - top :, x0 - left :][: 28 - y0, : 28 - x0][
+            : min(size, 28 - y0), : min(size, 28 - x0)
+        ],
+        kept[y0 : top + size, x0 : left + size],
+        atol=0,
+    )
     # A patch one pixel smaller is not enough for a border-to-border field:
     smaller = np.zeros((28, 28), np.float32)
-    smaller[y0 + 1:top + size, x0:left + size] = images[index, y0 + 1:top + size, x0:left + size]
-    if images[index, y0, x0:left + size].any():
+    smaller[y0 + 1 : top + size, x0 : left + size] = images[
+        index, y0 + 1 : top + size, x0 : left + size
+    ]
+    if images[index, y0, x0 : left + size].any():
         shrunk = attribution.feature_responses(trained_model, layer, smaller[None])[0, row, col, 3]
         assert not np.isclose(shrunk, responses[0], rtol=1e-5, atol=1e-5)
 

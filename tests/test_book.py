@@ -51,9 +51,12 @@ def _check_sources() -> list[str]:
 def _figures(notebook: Path) -> int:
     """The image outputs of a notebook's cells that the book shows."""
     cells = json.loads(notebook.read_text())["cells"]
-    return sum(any(mime.startswith("image/") for mime in output.get("data", {}))
-               for cell in cells if "remove-cell" not in cell.get("metadata", {}).get("tags", [])
-               for output in cell.get("outputs", []))
+    return sum(
+        any(mime.startswith("image/") for mime in output.get("data", {}))
+        for cell in cells
+        if "remove-cell" not in cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", [])
+    )
 
 
 def test_the_search_word_is_notebook_05s_alone():
@@ -81,8 +84,10 @@ def test_launch_buttons_only_with_a_repository(site, tmp_path):
     build_book.build(ROOT / "notebooks", launched, REPOSITORY)
     page = (launched / "notebooks" / "01_visual_analysis_mnist.html").read_text()
     assert "https://mybinder.org/v2/gh/example-school/mnist-viz/main" in page
-    assert ("https://colab.research.google.com/github/example-school/mnist-viz/blob/main/"
-            "notebooks/01_visual_analysis_mnist.ipynb") in page
+    assert (
+        "https://colab.research.google.com/github/example-school/mnist-viz/blob/main/"
+        "notebooks/01_visual_analysis_mnist.ipynb"
+    ) in page
 
 
 def test_a_warning_fails_the_build_and_leaves_the_old_site(site, tmp_path):
@@ -95,8 +100,11 @@ def test_a_warning_fails_the_build_and_leaves_the_old_site(site, tmp_path):
     out = tmp_path / "site"
     out.mkdir()
     (out / "index.html").write_text("the previous site")
-    done = subprocess.run([sys.executable, str(TOOL), "--notebooks", str(notebooks),
-                           "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(TOOL), "--notebooks", str(notebooks), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0 and "99_stray" in done.stderr
     assert (out / "index.html").read_text() == "the previous site"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("book-")] == []
@@ -108,8 +116,9 @@ def browser():
 
     executable = _chromium()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=["--no-sandbox", "--disable-gpu"])
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         try:
             yield chromium
         finally:
@@ -133,11 +142,13 @@ def _offline_page(browser, left: list[str]):
     return page
 
 
-def test_every_page_loads_offline_with_its_images_and_the_nav_reaches_every_notebook(
-        site, browser):
+def test_every_page_loads_offline_with_its_images_and_the_nav_reaches_every_notebook(site, browser):
     left: list[str] = []
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                   if "_static" not in p.parts and "_sources" not in p.parts)
+    pages = sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts
+    )
     assert len(pages) >= 9  # front page, five notebooks, guide, speed, search, index
     with serving(site) as base:
         page = _offline_page(browser, left)
@@ -146,14 +157,16 @@ def test_every_page_loads_offline_with_its_images_and_the_nav_reaches_every_note
         page.screenshot(path=SCREENSHOTS / "book-front-page.png")
         nav = page.locator("nav.bd-links a").evaluate_all("links => links.map(a => a.href)")
         for notebook in NOTEBOOKS:
-            assert any(href.endswith(f"notebooks/{notebook.stem}.html") for href in nav), \
+            assert any(href.endswith(f"notebooks/{notebook.stem}.html") for href in nav), (
                 f"{notebook.stem} is not in the navigation: {nav}"
+            )
         for name in pages:
             response = page.goto(f"{base}/{name}", wait_until="load")
             assert response.ok, f"{name}: HTTP {response.status}"
             broken = page.locator("img").evaluate_all(
                 "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0))"
-                ".map(i => i.src.slice(0, 80))")
+                ".map(i => i.src.slice(0, 80))"
+            )
             assert not broken, f"{name}: images that did not load: {broken}"
             if name.startswith("notebooks/"):
                 figures = _figures(ROOT / name.replace(".html", ".ipynb"))

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build"
 REQUIRE_ENV = "MNIST_VIZ_REQUIRE_BROWSER"
 INSTALL_HINT = "install Debian's Chromium with `apt-get install chromium`"
-STEP_MS = 60_000          # one ordinary browser step
+STEP_MS = 60_000  # one ordinary browser step
 # The code cells of the notebook in view (JupyterLab may restore another tab behind it).
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell"
 FIRST_IMAGE_MS = 300_000  # the first cell may train the tutorial's network
@@ -48,8 +48,9 @@ NOTEBOOK_CELLS = [
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
-                                         else None)
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
     if found is None:
         message = f"no Chromium found: {INSTALL_HINT}"
         if os.environ.get(REQUIRE_ENV):
@@ -81,16 +82,24 @@ def _quiz_sheet():
     from mnist_viz import quiz
 
     data = mv.load_mnist()
-    return quiz.quiz_sheet({"real digits": (data.test.images[:6], data.test.cls[:6]),
-                            "noise": (mv.noise_images(4, seed=0), np.arange(4))}, seed=0)
+    return quiz.quiz_sheet(
+        {
+            "real digits": (data.test.images[:6], data.test.cls[:6]),
+            "noise": (mv.noise_images(4, seed=0), np.arange(4)),
+        },
+        seed=0,
+    )
 
 
 def _write_notebook(path: Path, cells: list[str] = NOTEBOOK_CELLS) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -118,34 +127,50 @@ def lab(tmp_path_factory):
     _write_notebook(work / "explorer.ipynb")
     _write_notebook(work / "quiz.ipynb", QUIZ_CELLS)
     port, token = _free_port(), os.urandom(16).hex()
-    env = {**os.environ,
-           "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / "ipython")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
     # No "get notified about Jupyter news?" pop-up over the notebook.
     (home / "config" / "labconfig").mkdir(parents=True)
-    (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--KernelManager.transport=ipc"]  # as make lab runs it
+    (home / "config" / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--KernelManager.transport=ipc",
+    ]  # as make lab runs it
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     log = open(home / "jupyterlab.log", "wb")
-    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for_server(f"{base}/api/status?token={token}", process)
         # "reset": a fresh workspace, so a page shows only its own notebook, not the tabs
         # an earlier test left open.
-        yield {"url": f"{base}/lab/tree/explorer.ipynb?token={token}&reset",
-               "quiz_url": f"{base}/lab/tree/quiz.ipynb?token={token}&reset",
-               "chromium": chromium, "log": home / "jupyterlab.log"}
+        yield {
+            "url": f"{base}/lab/tree/explorer.ipynb?token={token}&reset",
+            "quiz_url": f"{base}/lab/tree/quiz.ipynb?token={token}&reset",
+            "chromium": chromium,
+            "log": home / "jupyterlab.log",
+        }
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -174,8 +199,9 @@ def _open(lab, url: str, request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=lab["chromium"], headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=lab["chromium"], headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.set_default_timeout(STEP_MS)
@@ -205,8 +231,11 @@ def _run_cell(page, index: int, timeout: float = STEP_MS) -> None:
     cell = page.locator(CELLS).nth(index)
     cell.locator(".jp-InputPrompt").click()
     page.keyboard.press("Shift+Enter")
-    page.wait_for_function("p => /\\[\\d+\\]/.test(p.textContent)",
-                           arg=cell.locator(".jp-InputPrompt").element_handle(), timeout=timeout)
+    page.wait_for_function(
+        "p => /\\[\\d+\\]/.test(p.textContent)",
+        arg=cell.locator(".jp-InputPrompt").element_handle(),
+        timeout=timeout,
+    )
 
 
 def _png_pixels(src: str) -> np.ndarray:
@@ -214,7 +243,7 @@ def _png_pixels(src: str) -> np.ndarray:
 
     prefix = "data:image/png;base64,"
     assert src.startswith(prefix), src[:40]
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src[len(prefix):]))).convert("L"))
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src[len(prefix) :]))).convert("L"))
 
 
 def _panel_image(panel, previous: str | None, timeout: float) -> str:
@@ -227,9 +256,11 @@ def _panel_image(panel, previous: str | None, timeout: float) -> str:
             if src and src != previous:
                 return src
         time.sleep(0.25)
-    raise AssertionError(f"no new image appeared in the explorer's output within "
-                         f"{timeout / 1000:.0f} s; the output shows: "
-                         f"{panel.locator('.widget-output').inner_text()!r}")
+    raise AssertionError(
+        f"no new image appeared in the explorer's output within "
+        f"{timeout / 1000:.0f} s; the output shows: "
+        f"{panel.locator('.widget-output').inner_text()!r}"
+    )
 
 
 def _assert_drawn(src: str) -> None:
@@ -259,7 +290,9 @@ def test_explorer_run_shows_an_image_then_follows_the_layer(page, capsys):
     handle = panel.locator(".widget-slider", has_text="feature").locator(".noUi-handle").first
     page.wait_for_function(
         "h => parseFloat(h.getAttribute('aria-valuemax')) === 35",
-        arg=handle.element_handle(), timeout=STEP_MS)
+        arg=handle.element_handle(),
+        timeout=STEP_MS,
+    )
     run.click()
     second = _panel_image(panel, first, STEP_MS)
     assert "layer_conv2, feature 0" in output.inner_text()
@@ -270,8 +303,10 @@ def test_explorer_run_shows_an_image_then_follows_the_layer(page, capsys):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "explorer.png", full_page=True)
     with capsys.disabled():
-        print(f"\n[browser] explorer: first image {first_image_s:.1f} s after Run "
-              f"(screenshot: {SCREENSHOTS / 'explorer.png'})")
+        print(
+            f"\n[browser] explorer: first image {first_image_s:.1f} s after Run "
+            f"(screenshot: {SCREENSHOTS / 'explorer.png'})"
+        )
 
     _run_cell(page, 2)  # replaces explore_feature with one that raises
     run.click()
@@ -319,12 +354,16 @@ def test_you_be_the_judge_scores_what_the_student_typed(quiz_page):
     panel.locator("button", has_text="Score").click()
     table = panel.locator("table.quiz-rates")
     table.wait_for(timeout=STEP_MS)
-    rows = [[cell.inner_text().strip() for cell in row.locator("td, th").all()]
-            for row in table.locator("tr").all()]
+    rows = [
+        [cell.inner_text().strip() for cell in row.locator("td, th").all()]
+        for row in table.locator("tr").all()
+    ]
     judge_real = round(100 * np.mean(sheet.intended[real] == 0))
     judge_noise = round(100 * np.mean(sheet.intended[noise] == 0))
-    assert rows == [["method", "you", "stand-in judge"],
-                    ["real digits", "83%", f"{judge_real}%"],  # 5 of 6: the blank is unread
-                    ["noise", "25%", f"{judge_noise}%"]]
+    assert rows == [
+        ["method", "you", "stand-in judge"],
+        ["real digits", "83%", f"{judge_real}%"],  # 5 of 6: the blank is unread
+        ["noise", "25%", f"{judge_noise}%"],
+    ]
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "quiz.png", full_page=True)

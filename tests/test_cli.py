@@ -20,8 +20,12 @@ def model_cache(tmp_path_factory, trained_model):
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MNIST_VIZ_CACHE", str(folder))
-        for path in (mv.default_model_path(), robust.robust_model_path(),
-                     judges.judge_model_path(), judges.robust_judge_model_path()):
+        for path in (
+            mv.default_model_path(),
+            robust.robust_model_path(),
+            judges.judge_model_path(),
+            judges.robust_judge_model_path(),
+        ):
             mv.save_model(trained_model, path)
     return folder
 
@@ -34,12 +38,18 @@ def _run(args, cache):
         del os.environ["MNIST_VIZ_CACHE"]
 
 
-@pytest.mark.parametrize("layer, n, method", [("layer_conv1", 16, "reference"),
-                                              ("layer_fc1", 128, "regularized")])
+@pytest.mark.parametrize(
+    "layer, n, method", [("layer_conv1", 16, "reference"), ("layer_fc1", 128, "regularized")]
+)
 def test_gallery_writes_images_array_and_summary(tmp_path, model_cache, layer, n, method):
     out = tmp_path / "gallery"  # created by the command, its parent exists
-    assert _run(["gallery", "--layer", layer, "--method", method, "--seed", "3",
-                 "--out", str(out)], model_cache) == 0
+    assert (
+        _run(
+            ["gallery", "--layer", layer, "--method", method, "--seed", "3", "--out", str(out)],
+            model_cache,
+        )
+        == 0
+    )
     images = np.load(out / f"{layer}.npy")
     assert images.shape == (n, 28, 28) and images.dtype == np.float32
     assert 0 <= images.min() and images.max() <= 1
@@ -63,27 +73,65 @@ def test_logits_gallery_is_judged(tmp_path, model_cache):
 
 
 def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_model, mnist):
-    assert _run(["gallery", "--layer", "logits", "--network", "robust", "--method", "plain",
-                 "--seed", "2", "--out", str(tmp_path)], model_cache) == 0
+    assert (
+        _run(
+            [
+                "gallery",
+                "--layer",
+                "logits",
+                "--network",
+                "robust",
+                "--method",
+                "plain",
+                "--seed",
+                "2",
+                "--out",
+                str(tmp_path),
+            ],
+            model_cache,
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["network"] == "robust" and summary["method"] == "plain"
     assert summary["settings"]["update"] == "l2" and summary["settings"]["steps"] == 100
     assert summary["start"].startswith("mean training digit")
     attacked = summary["robust_accuracy"]
     assert "PGD-20" in attacked["attack"] and "epsilon 0.3" in attacked["attack"]
-    expected = robust.robust_accuracy(trained_model, mnist.test.images[:1000],
-                                      mnist.test.cls[:1000], 0.3)
+    expected = robust.robust_accuracy(
+        trained_model, mnist.test.images[:1000], mnist.test.cls[:1000], 0.3
+    )
     assert attacked["accuracy"] == pytest.approx(expected)
-    assert set(summary["recognizability"]) >= {"cnn_judge_correct", "pixel_judge_correct",
-                                               "robust_judge_correct"}
+    assert set(summary["recognizability"]) >= {
+        "cnn_judge_correct",
+        "pixel_judge_correct",
+        "robust_judge_correct",
+    }
     digits = np.load(tmp_path / "logits.npy")
     start = robust.neutral_starts(robust.mean_digit(mnist), 10, seed=2)
     assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
 
 
 def test_plain_shift_l1_scales_its_ink_charge_to_the_layer(tmp_path, model_cache, mnist):
-    assert _run(["gallery", "--layer", "logits", "--network", "robust", "--method",
-                 "plain-shift-l1", "--seed", "2", "--out", str(tmp_path / "a")], model_cache) == 0
+    assert (
+        _run(
+            [
+                "gallery",
+                "--layer",
+                "logits",
+                "--network",
+                "robust",
+                "--method",
+                "plain-shift-l1",
+                "--seed",
+                "2",
+                "--out",
+                str(tmp_path / "a"),
+            ],
+            model_cache,
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["method"] == "plain-shift-l1"
     settings = summary["settings"]
@@ -91,8 +139,21 @@ def test_plain_shift_l1_scales_its_ink_charge_to_the_layer(tmp_path, model_cache
     assert settings["start"] == "mean digit" and summary["start"].startswith("mean training")
     scores = summary["recognizability"]
     assert 0 <= scores["solid_ink_mean"] <= 1 and 0 <= scores["clean_background_mean"] <= 1
-    assert _run(["gallery", "--layer", "layer_conv2", "--method", "plain-shift-l1",
-                 "--out", str(tmp_path / "b")], model_cache) == 0
+    assert (
+        _run(
+            [
+                "gallery",
+                "--layer",
+                "layer_conv2",
+                "--method",
+                "plain-shift-l1",
+                "--out",
+                str(tmp_path / "b"),
+            ],
+            model_cache,
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["settings"]["l1"] == mv.ascent.PLAIN_SHIFT_L1_CONV.l1 < 0.02
 
@@ -100,18 +161,38 @@ def test_plain_shift_l1_scales_its_ink_charge_to_the_layer(tmp_path, model_cache
 @pytest.mark.parametrize("method, target", [("gradcam", "true"), ("occlusion", "3")])
 def test_attribute_writes_maps_grid_and_summary(tmp_path, model_cache, mnist, method, target):
     out = tmp_path / "maps"
-    assert _run(["attribute", "--method", method, "--digits", "7", "--target", target,
-                 "--out", str(out)], model_cache) == 0
+    assert (
+        _run(
+            [
+                "attribute",
+                "--method",
+                method,
+                "--digits",
+                "7",
+                "--target",
+                target,
+                "--out",
+                str(out),
+            ],
+            model_cache,
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{method}.png", f"{method}.npy", "summary.json"])
+        [f"{method}.png", f"{method}.npy", "summary.json"]
+    )
     maps = np.load(out / f"{method}.npy")
     assert maps.shape == (7, 28, 28) and maps.dtype == np.float32 and np.isfinite(maps).all()
     summary = json.loads((out / "summary.json").read_text())
     expected = mnist.test.cls[:7].tolist() if target == "true" else [3] * 7
     assert summary["targets"] == expected and summary["true"] == mnist.test.cls[:7].tolist()
     assert summary["method"] == method and summary["network"] == "standard"
-    again = mv.attribute(mv.load_model(model_cache / mv.default_model_path().name),
-                         mnist.test.images[:7], expected, method)
+    again = mv.attribute(
+        mv.load_model(model_cache / mv.default_model_path().name),
+        mnist.test.images[:7],
+        expected,
+        method,
+    )
     np.testing.assert_allclose(maps, again, atol=1e-5)
 
 
@@ -120,28 +201,50 @@ def test_module_help_and_errors_from_a_real_process():
     helped = subprocess.run(run + ["gallery", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0
     text = " ".join(helped.stdout.split())  # argparse wraps lines
-    for word in ("--layer", "--method", "--seed", "--out", "summary.json", "logits",
-                 "--network", "plain: 100 steps", "L2 length of 0.5", "mean training digit",
-                 "plain-shift-l1: the same steps"):
+    for word in (
+        "--layer",
+        "--method",
+        "--seed",
+        "--out",
+        "summary.json",
+        "logits",
+        "--network",
+        "plain: 100 steps",
+        "L2 length of 0.5",
+        "mean training digit",
+        "plain-shift-l1: the same steps",
+    ):
         assert word in text
     top = subprocess.run(run + ["--help"], capture_output=True, text=True)
     assert top.returncode == 0 and "gallery" in top.stdout and "attribute" in top.stdout
     helped = subprocess.run(run + ["attribute", "--help"], capture_output=True, text=True)
     text = " ".join(helped.stdout.split())
-    for word in ("--method", "--digits", "--target", "--network", "--layer", "--out",
-                 "integrated_gradients", "4x4 square", "(N, 28, 28)"):
+    for word in (
+        "--method",
+        "--digits",
+        "--target",
+        "--network",
+        "--layer",
+        "--out",
+        "integrated_gradients",
+        "4x4 square",
+        "(N, 28, 28)",
+    ):
         assert word in text
-    bad = subprocess.run(run + ["gallery", "--layer", "conv9", "--out", "x"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        run + ["gallery", "--layer", "conv9", "--out", "x"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
 
 
 def test_help_and_bad_arguments_answer_before_tensorflow_loads():
-    code = ("import sys\nfrom mnist_viz import cli\n"
-            "for argv in (['--help'], ['gallery', '--help'], ['gallery', '--layer', 'x']):\n"
-            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    code = (
+        "import sys\nfrom mnist_viz import cli\n"
+        "for argv in (['--help'], ['gallery', '--help'], ['gallery', '--layer', 'x']):\n"
+        "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "False False", done.stderr[-500:]
 
@@ -153,7 +256,8 @@ def test_the_command_lines_names_match_the_package():
     assert cli.NETWORKS == robust.NETWORKS and cli.TEST_EPSILON == robust.TEST_EPSILON
     assert cli.DEFAULT_SEED == mv.DEFAULT_SEED
     model = mv.build_cnn(seed=0)
-    assert cli.method_settings("plain-shift-l1", model, "layer_fc1") == \
-        mv.ascent.PLAIN_SHIFT_L1_DENSE
+    assert (
+        cli.method_settings("plain-shift-l1", model, "layer_fc1") == mv.ascent.PLAIN_SHIFT_L1_DENSE
+    )
     assert cli.method_settings("regularized", model, "logits") == mv.REGULARIZED
     assert cli.method_settings("reference", model, "logits") == mv.REFERENCE

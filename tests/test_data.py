@@ -33,6 +33,7 @@ def tiny():
 
 # ----- reading -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
 def test_good_file_loads(tmp_path, tiny, compress):
     array, payload, spec = tiny
@@ -100,6 +101,7 @@ def test_directory_instead_of_file(tmp_path, tiny):
 
 # ----- splits and batches -------------------------------------------------
 
+
 def make_split(n=10, seed=0) -> Split:
     images = np.random.default_rng(1).integers(0, 256, size=(n, 28, 28))
     return Split(images, np.arange(n) % 10, seed=seed)
@@ -119,8 +121,9 @@ def test_next_batch_covers_an_epoch_without_repeats():
     rows = np.concatenate([split.next_batch(4)[0] for _ in range(3)])
     assert split.epochs_completed == 0
     # Each of the 12 images exactly once: the batches sort to the same rows.
-    np.testing.assert_array_equal(rows[np.lexsort(rows.T)],
-                                  split.images[np.lexsort(split.images.T)])
+    np.testing.assert_array_equal(
+        rows[np.lexsort(rows.T)], split.images[np.lexsort(split.images.T)]
+    )
 
 
 def test_batch_crossing_an_epoch_completes_from_the_next():
@@ -139,14 +142,17 @@ def test_next_batch_is_seedable():
     assert not np.array_equal(make_split(seed=5).next_batch(5)[0], c.next_batch(5)[0])
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-3, ValueError), (11, ValueError),
-                                        (2.5, TypeError), ("8", TypeError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [(0, ValueError), (-3, ValueError), (11, ValueError), (2.5, TypeError), ("8", TypeError)],
+)
 def test_next_batch_rejects_bad_sizes(bad, error):
     with pytest.raises(error, match="batch_size"):
         make_split(n=10).next_batch(bad)
 
 
 # ----- the data directory -------------------------------------------------
+
 
 def test_env_var_overrides_default(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
@@ -170,6 +176,7 @@ def test_file_given_as_data_dir(tmp_path):
 
 
 # ----- downloading from mirrors, against a local server ---------------------
+
 
 @pytest.fixture
 def server(tmp_path):
@@ -198,8 +205,9 @@ def test_first_mirror_404_then_second(server, tmp_path, tiny):
     _, payload, spec = tiny
     (root / "second").mkdir()
     (root / "second" / spec.filename).write_bytes(gzip.compress(payload))
-    path = data.fetch(spec, tmp_path / "d", mirrors=(f"{url}/first/", f"{url}/second/"),
-                      progress=False)
+    path = data.fetch(
+        spec, tmp_path / "d", mirrors=(f"{url}/first/", f"{url}/second/"), progress=False
+    )
     assert path.name == spec.filename and path.is_file()
 
 
@@ -226,6 +234,7 @@ def test_no_network_says_which_file_and_where(tmp_path, tiny):
 
 # ----- the shipped data -----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def mnist():
     return data.load_mnist()
@@ -237,8 +246,18 @@ def test_shipped_split_sizes(mnist):
 
 
 def test_shipped_test_class_counts(mnist):
-    assert np.bincount(mnist.test.cls).tolist() == [980, 1135, 1032, 1010, 982,
-                                                    892, 958, 1028, 974, 1009]
+    assert np.bincount(mnist.test.cls).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_shipped_first_labels(mnist):

@@ -130,14 +130,17 @@ def test_six_identical_constant_images_are_all_near_duplicates():
     nearly = different.copy()
     nearly[1, :1, :] = 0.0  # one row of 28 differs from an all-black image: 28/784 = 0.036
     assert diagnostics.near_duplicate_pairs(np.stack([np.ones((28, 28)), nearly[1]])) != []
-    assert diagnostics.near_duplicate_pairs(np.stack([np.ones((28, 28)), nearly[1]]),
-                                            tolerance=0.03) == []
+    assert (
+        diagnostics.near_duplicate_pairs(np.stack([np.ones((28, 28)), nearly[1]]), tolerance=0.03)
+        == []
+    )
 
 
 def test_silencing_features_costs_what_zeroing_their_weights_costs(trained_model, mnist):
     images, labels = mnist.test.images[:1000], mnist.test.cls[:1000]
-    drops = diagnostics.silenced_accuracy_drops(trained_model, "layer_conv2", images, labels,
-                                                groups=[[], [3], list(range(36))])
+    drops = diagnostics.silenced_accuracy_drops(
+        trained_model, "layer_conv2", images, labels, groups=[[], [3], list(range(36))]
+    )
     assert drops[0] == 0.0
     assert drops[2] > 0.5  # nothing reaches the dense layers: near chance
     # Independently: a copy whose filter 3 has zero weights and bias (ReLU(0) = 0).
@@ -199,10 +202,16 @@ def test_a_difference_counts_only_beyond_twice_the_larger_spread():
 
 
 def test_the_seed_table_claims_a_difference_only_beyond_noise():
-    table = diagnostics.seed_table({"small": [0.980, 0.982, 0.981], "wide": [0.986, 0.998, 0.992],
-                                    "base": [0.990, 0.991, 0.989], "big": [0.994, 0.995, 0.993]},
-                                   baseline="base", parameters={"small": 1000, "wide": 2000,
-                                                                "base": 3000, "big": 40000})
+    table = diagnostics.seed_table(
+        {
+            "small": [0.980, 0.982, 0.981],
+            "wide": [0.986, 0.998, 0.992],
+            "base": [0.990, 0.991, 0.989],
+            "big": [0.994, 0.995, 0.993],
+        },
+        baseline="base",
+        parameters={"small": 1000, "wide": 2000, "base": 3000, "big": 40000},
+    )
     rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
     assert "mean ± sd over 3 seeds" in table.splitlines()[0]
     assert rows["small"].endswith("| yes, lower |") and "98.10% ± 0.08%" in rows["small"]

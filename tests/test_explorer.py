@@ -12,8 +12,12 @@ from mnist_viz import explorer
 
 
 def test_layer_choices_name_every_layer_once(trained_model):
-    assert explorer.layer_choices(trained_model) == ["layer_conv1", "layer_conv2",
-                                                     "layer_fc1", "logits"]
+    assert explorer.layer_choices(trained_model) == [
+        "layer_conv1",
+        "layer_conv2",
+        "layer_fc1",
+        "logits",
+    ]
 
 
 def test_explore_feature_plots_the_image_and_a_rising_curve(trained_model):
@@ -35,8 +39,9 @@ def _widgets(panel):
 
 def _parts(panel):
     found = list(_widgets(panel))
-    controls = {w.description: w for w in found
-                if hasattr(w, "value") and getattr(w, "description", "")}
+    controls = {
+        w.description: w for w in found if hasattr(w, "value") and getattr(w, "description", "")
+    }
     run = next(w for w in found if type(w).__name__ == "Button" and w.description == "Run")
     output = next(w for w in found if type(w).__name__ == "Output")
     return controls, run, output

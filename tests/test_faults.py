@@ -19,10 +19,10 @@ class Stop(KeyboardInterrupt):
 
 
 TRAINERS = {  # the adversarial trainer's random starts follow the step count too
-    "standard": lambda model, split: mv.Trainer(model, split, report_every=None,
-                                                steps_per_call=10),
+    "standard": lambda model, split: mv.Trainer(model, split, report_every=None, steps_per_call=10),
     "adversarial": lambda model, split: mv.AdversarialTrainer(
-        model, split, epsilon=0.3, seed=4, report_every=None, steps_per_call=10),
+        model, split, epsilon=0.3, seed=4, report_every=None, steps_per_call=10
+    ),
 }
 
 
@@ -49,12 +49,14 @@ def test_interrupted_training_keeps_a_usable_model_and_the_right_count(mnist, ki
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
-def test_a_broken_cached_model_is_reported_and_replaced(tmp_path, capsys, trained_model,
-                                                       damage):
+def test_a_broken_cached_model_is_reported_and_replaced(tmp_path, capsys, trained_model, damage):
     path = mv.save_model(trained_model, tmp_path / "cnn.keras")
     content = path.read_bytes()
-    path.write_bytes({"truncated": content[:len(content) // 2], "garbage": b"not a model" * 50,
-                      "empty": b""}[damage])
+    path.write_bytes(
+        {"truncated": content[: len(content) // 2], "garbage": b"not a model" * 50, "empty": b""}[
+            damage
+        ]
+    )
     model = mv.model.load_or_train(lambda: trained_model, path, "a stand-in")
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "cnn.keras is unreadable" in lines[0] and "retraining" in lines[0]
@@ -82,8 +84,10 @@ def test_a_killed_writer_leaves_the_old_file_intact(tmp_path):
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)])
     try:
         deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".result.") and p.stat().st_size > 1_000_000
-                      for p in tmp_path.iterdir()):
+        while not any(
+            p.name.startswith(".result.") and p.stat().st_size > 1_000_000
+            for p in tmp_path.iterdir()
+        ):
             assert writer.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         os.kill(writer.pid, signal.SIGKILL)  # mid-write: no clean-up code runs
@@ -97,9 +101,15 @@ def test_a_killed_writer_leaves_the_old_file_intact(tmp_path):
 def test_every_writer_goes_through_atomic_write():
     """Each module that writes a file the project later reads uses atomic_write."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for relative in ["mnist_viz/data.py", "mnist_viz/model.py", "mnist_viz/plots.py",
-                     "mnist_viz/cli.py", "tools/make_assignment.py", "tools/grade.py",
-                     "bench/bench.py"]:
+    for relative in [
+        "mnist_viz/data.py",
+        "mnist_viz/model.py",
+        "mnist_viz/plots.py",
+        "mnist_viz/cli.py",
+        "tools/make_assignment.py",
+        "tools/grade.py",
+        "bench/bench.py",
+    ]:
         with open(os.path.join(root, relative), encoding="utf-8") as source:
             assert "atomic_write(" in source.read(), relative
 
@@ -108,8 +118,9 @@ def test_reference_ascent_with_no_gradient_stays_finite(capsys):
     from mnist_viz._tf import keras
 
     x = keras.Input(shape=(784,), name="x")
-    blind = keras.Model(x, keras.layers.Dense(10, kernel_initializer="zeros",
-                                              name="layer_fc_out")(x))
+    blind = keras.Model(
+        x, keras.layers.Dense(10, kernel_initializer="zeros", name="layer_fc_out")(x)
+    )
     start = mv.noise_images(1, seed=0)
     image = mv.optimize_image(blind, None, 3, steps=3, start=start)
     assert np.isfinite(image).all()

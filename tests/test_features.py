@@ -9,7 +9,10 @@ import mnist_viz as mv
 def test_conv_layers_found_by_inspection(trained_model):
     assert mv.conv_layer_names(trained_model) == ["layer_conv1", "layer_conv2"]
     assert mv.conv_layer_names(mv.build_cnn(conv_filters=(4, 4, 4))) == [
-        "layer_conv1", "layer_conv2", "layer_conv3"]
+        "layer_conv1",
+        "layer_conv2",
+        "layer_conv3",
+    ]
 
 
 def test_noise_images_start_near_grey():
@@ -22,8 +25,9 @@ def test_noise_images_start_near_grey():
 @pytest.mark.parametrize("layer, feature", [(0, 3), ("layer_conv2", 5), (None, 7)])
 def test_optimize_image_raises_the_objective(mnist, trained_model, layer, feature):
     start = mv.noise_images(1, seed=4)
-    image = mv.optimize_image(trained_model, layer, feature, steps=20,
-                              show_progress=False, start=start)
+    image = mv.optimize_image(
+        trained_model, layer, feature, steps=20, show_progress=False, start=start
+    )
     before = mv.feature_objective(trained_model, layer, feature, start)[0]
     after = mv.feature_objective(trained_model, layer, feature, image[None])[0]
     real = mv.feature_objective(trained_model, layer, feature, mnist.test.images[:1000])
@@ -32,8 +36,7 @@ def test_optimize_image_raises_the_objective(mnist, trained_model, layer, featur
 
 
 def test_digit_ascent_makes_the_network_predict_it(trained_model):
-    image = mv.optimize_image(trained_model, None, 2, steps=15,
-                              show_progress=False, seed=0)
+    image = mv.optimize_image(trained_model, None, 2, steps=15, show_progress=False, seed=0)
     assert mv.predict_classes(trained_model, image[None])[0] == 2
 
 
@@ -41,9 +44,12 @@ def test_digit_ascent_makes_the_network_predict_it(trained_model):
 def test_batched_equals_sequential(trained_model, layer):
     start = mv.noise_images(10, seed=11)
     batched = mv.optimize_images(trained_model, layer, start=start)
-    sequential = np.stack([
-        mv.optimize_image(trained_model, layer, f, show_progress=False, start=start[f])
-        for f in range(10)])
+    sequential = np.stack(
+        [
+            mv.optimize_image(trained_model, layer, f, show_progress=False, start=start[f])
+            for f in range(10)
+        ]
+    )
     same = np.abs(batched - sequential).reshape(10, -1).max(axis=1) <= 1e-4
     # Under some CPU kernels one logit's 1/std steps meet a ReLU at its kink and part
     # ways; every other image agrees to rounding.
@@ -73,23 +79,32 @@ def test_history_records_each_iteration(trained_model):
     assert (history.grad_min <= history.grad_max).all() and (history.step > 0).all()
 
 
-@pytest.mark.parametrize("layer, error, text", [
-    (2, ValueError, r"valid indices are 0..1"),
-    (-1, ValueError, r"valid indices are 0..1"),
-    ("layer_conv9", ValueError,
-     r"valid names: \['layer_conv1', 'layer_conv2', 'layer_fc1', 'layer_fc_out'\]"),
-    (1.0, TypeError, "layer must be an index"),
-])
+@pytest.mark.parametrize(
+    "layer, error, text",
+    [
+        (2, ValueError, r"valid indices are 0..1"),
+        (-1, ValueError, r"valid indices are 0..1"),
+        (
+            "layer_conv9",
+            ValueError,
+            r"valid names: \['layer_conv1', 'layer_conv2', 'layer_fc1', 'layer_fc_out'\]",
+        ),
+        (1.0, TypeError, "layer must be an index"),
+    ],
+)
 def test_bad_layers_are_explained(trained_model, layer, error, text):
     with pytest.raises(error, match=text):
         mv.optimize_image(trained_model, layer, 0, show_progress=False)
 
 
-@pytest.mark.parametrize("layer, feature, text", [
-    (0, 16, r"layer_conv1, which has 16 features: valid indices are 0..15"),
-    (None, 10, r"valid indices are 0..9"),
-    (1, -1, "feature must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "layer, feature, text",
+    [
+        (0, 16, r"layer_conv1, which has 16 features: valid indices are 0..15"),
+        (None, 10, r"valid indices are 0..9"),
+        (1, -1, "feature must be >= 0"),
+    ],
+)
 def test_bad_features_are_explained(trained_model, layer, feature, text):
     with pytest.raises(ValueError, match=text):
         mv.optimize_image(trained_model, layer, feature, show_progress=False)
@@ -104,12 +119,16 @@ def test_bad_iteration_counts(trained_model, n):
 def test_dense_layers_can_be_targeted(trained_model):
     assert mv.dense_layer_names(trained_model) == ["layer_fc1", "layer_fc_out"]
     start = mv.noise_images(1, seed=3)
-    image = mv.optimize_image(trained_model, "layer_fc1", 7, steps=15,
-                              show_progress=False, start=start)
-    assert (mv.feature_objective(trained_model, "layer_fc1", 7, image[None])[0]
-            > mv.feature_objective(trained_model, "layer_fc1", 7, start)[0])
-    with pytest.raises(ValueError,
-                       match=r"layer_fc1, which has 128 features: valid indices are 0..127"):
+    image = mv.optimize_image(
+        trained_model, "layer_fc1", 7, steps=15, show_progress=False, start=start
+    )
+    assert (
+        mv.feature_objective(trained_model, "layer_fc1", 7, image[None])[0]
+        > mv.feature_objective(trained_model, "layer_fc1", 7, start)[0]
+    )
+    with pytest.raises(
+        ValueError, match=r"layer_fc1, which has 128 features: valid indices are 0..127"
+    ):
         mv.optimize_image(trained_model, "layer_fc1", 128, show_progress=False)
 
 

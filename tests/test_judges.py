@@ -15,9 +15,10 @@ def judges(mnist, trained_model):
 
     subset = mnist.train.images[:3000], mnist.train.cls[:3000]
     pixels = LogisticRegression(C=0.1, max_iter=200).fit(*subset)
-    return rc.Judges({"cnn": lambda images: mv.predict_classes(trained_model, images),
-                      "pixel": pixels.predict},
-                     NearestNeighbors(n_neighbors=1).fit(subset[0]))
+    return rc.Judges(
+        {"cnn": lambda images: mv.predict_classes(trained_model, images), "pixel": pixels.predict},
+        NearestNeighbors(n_neighbors=1).fit(subset[0]),
+    )
 
 
 def _one_of_each_digit(split):
@@ -60,12 +61,14 @@ def test_the_judge_cnn_differs_from_the_generator():
     judge = mv.build_cnn(seed=rc.JUDGE_SEED, **rc.JUDGE_ARCHITECTURE)
     reference = mv.build_cnn()
     assert judge.count_params() != reference.count_params()
-    assert judge.get_layer("layer_conv1").kernel_size != reference.get_layer(
-        "layer_conv1").kernel_size
+    assert (
+        judge.get_layer("layer_conv1").kernel_size != reference.get_layer("layer_conv1").kernel_size
+    )
 
 
 def test_a_new_judge_is_one_registry_entry(mnist, trained_model, monkeypatch):
     """An entry in JUDGES reaches the verdict, the summary, the means and the table."""
+
     def always_seven(data):
         return lambda images: np.full(len(images), 7)
 
@@ -100,7 +103,8 @@ def test_yardstick_of_real_digits_counts_who_is_inside(mnist, judges):
     assert 0 < yardstick.median <= yardstick.limit <= yardstick.largest
     assert yardstick.count == 300
     distances = judges.training_digits.kneighbors(
-        np.concatenate([mnist.train.images[:4], np.full((6, 784), 0.5, np.float32)]))[0][:, 0]
+        np.concatenate([mnist.train.images[:4], np.full((6, 784), 0.5, np.float32)])
+    )[0][:, 0]
     assert yardstick.inside(distances) == 4
     strict = rc.real_digit_yardstick(judges, mnist.test.images[:300], percentile=1)
     assert strict.limit < yardstick.limit
@@ -114,8 +118,9 @@ def test_the_robust_judge_cache_key_follows_its_blobs(monkeypatch):
     assert rc.robust_judge_model_path() != key  # retuned blobs: not the cached judge
     monkeypatch.undo()
     assert rc.robust_judge_model_path() == key
-    monkeypatch.setattr(rc, "ROBUST_JUDGE_RECIPE",
-                        {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2})
+    monkeypatch.setattr(
+        rc, "ROBUST_JUDGE_RECIPE", {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2}
+    )
     assert rc.robust_judge_model_path() != key
 
 
@@ -176,6 +181,7 @@ def test_verdicts_and_tables_carry_the_drawing_measures(mnist, trained_model, ju
     assert means["solid_ink_mean"] == pytest.approx(verdict.solid_ink.mean())
     table = rc.score_table({"real": means}).splitlines()
     assert table[0].endswith("| solid ink | clean background |")
-    assert table[2].endswith(f"| {verdict.solid_ink.mean():.2f} | "
-                             f"{verdict.clean_background.mean():.2f} |")
+    assert table[2].endswith(
+        f"| {verdict.solid_ink.mean():.2f} | {verdict.clean_background.mean():.2f} |"
+    )
     assert len(table[1].split("|")) == len(table[0].split("|"))

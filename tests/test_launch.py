@@ -33,8 +33,13 @@ TRAINING = "No cached model at"
 
 
 def _copy_repository(target: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                           cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -44,12 +49,30 @@ def _copy_repository(target: Path) -> None:
 def _new_environment(venv: Path, repo: Path) -> dict:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], check=True, capture_output=True, text=True)
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (Path(site.stdout.strip()) / "dependencies.pth").write_text(
-        sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-e", str(repo)], check=True, capture_output=True)
+        sysconfig.get_paths()["purelib"] + "\n"
+    )
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(repo),
+        ],
+        check=True,
+        capture_output=True,
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNIST_VIZ_")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     env["VIRTUAL_ENV"] = str(venv)
@@ -67,19 +90,42 @@ def test_post_build_caches_the_networks_so_notebook_01_trains_none(tmp_path):
     repo, venv = tmp_path / "repo", tmp_path / "venv"
     _copy_repository(repo)
     env = _new_environment(venv, repo)
-    located = subprocess.run(["python", "-c", "import mnist_viz.paths as p; print(p.models_dir())"],
-                             env=env, cwd=tmp_path, check=True, capture_output=True, text=True)
+    located = subprocess.run(
+        ["python", "-c", "import mnist_viz.paths as p; print(p.models_dir())"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert Path(located.stdout.strip()) == repo / "cache" / "models"  # the copy's, empty
 
-    built = subprocess.run(["bash", str(repo / "postBuild"), NOTEBOOK], cwd=repo, env=env,
-                           capture_output=True, text=True, timeout=1800)
+    built = subprocess.run(
+        ["bash", str(repo / "postBuild"), NOTEBOOK],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert TRAINING in built.stdout  # postBuild did the training
     assert sorted(p.name for p in (repo / "cache" / "models").glob("*.keras"))
 
-    session = subprocess.run(["python", str(repo / "tools" / "run_notebooks.py"), "--out",
-                              str(tmp_path / "session"), str(repo / NOTEBOOK)],
-                             cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
+    session = subprocess.run(
+        [
+            "python",
+            str(repo / "tools" / "run_notebooks.py"),
+            "--out",
+            str(tmp_path / "session"),
+            str(repo / NOTEBOOK),
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-3000:]
     ran = nbformat.read(tmp_path / "session" / "notebooks" / Path(NOTEBOOK).name, as_version=4)
     said = "".join(str(cell.get("outputs", "")) for cell in ran.cells)

@@ -11,7 +11,11 @@ def test_reference_network_shape_and_size():
     assert model.count_params() == 242_062
     assert model.output_shape == (None, 10)
     assert [layer.name for layer in model.layers if layer.weights] == [
-        "layer_conv1", "layer_conv2", "layer_fc1", "layer_fc_out"]
+        "layer_conv1",
+        "layer_conv2",
+        "layer_fc1",
+        "layer_fc_out",
+    ]
     assert model.get_layer("layer_conv1").output.shape[1:] == (28, 28, 16)
     assert model.get_layer("layer_conv2").output.shape[1:] == (14, 14, 36)
     assert model.get_layer("flatten").output.shape[1:] == (7 * 7 * 36,)
@@ -48,8 +52,10 @@ def test_trainer_continues_where_it_stopped(mnist, capsys):
     printed = [line for line in capsys.readouterr().out.splitlines() if line]
     # Reports at iterations 1, 41, 81 of the running total, across both calls.
     assert [line.split(",")[0] for line in printed] == [
-        "Optimization iteration:      1", "Optimization iteration:     41",
-        "Optimization iteration:     81"]
+        "Optimization iteration:      1",
+        "Optimization iteration:     41",
+        "Optimization iteration:     81",
+    ]
 
 
 def test_steps_per_call_changes_speed_not_results(mnist):
@@ -57,8 +63,9 @@ def test_steps_per_call_changes_speed_not_results(mnist):
     weights = []
     for steps_per_call in (1, 7, 50):
         model = mv.build_cnn(seed=5)
-        trainer = mv.Trainer(model, mnist.train.with_seed(5), report_every=None,
-                             steps_per_call=steps_per_call)
+        trainer = mv.Trainer(
+            model, mnist.train.with_seed(5), report_every=None, steps_per_call=steps_per_call
+        )
         trainer.optimize(60)
         assert trainer.total_iterations == 60
         weights.append(model.get_weights())
@@ -68,8 +75,7 @@ def test_steps_per_call_changes_speed_not_results(mnist):
 
 
 def test_on_iteration_sees_each_compiled_call(mnist):
-    trainer = mv.Trainer(mv.build_cnn(seed=0), mnist.train, report_every=None,
-                         steps_per_call=20)
+    trainer = mv.Trainer(mv.build_cnn(seed=0), mnist.train, report_every=None, steps_per_call=20)
     seen = []
     trainer.optimize(50, on_iteration=seen.append)
     assert seen == [20, 40, 50]
@@ -85,12 +91,15 @@ def test_fast_recipe_decays_along_a_cosine(mnist):
     assert np.isclose(float(constant.optimizer.learning_rate), 1e-4)
 
 
-@pytest.mark.parametrize("recipe, error, message", [
-    ({"batch_size": 64, "learning_rate": 1e-3}, ValueError, "recipe must have the keys"),
-    ({**mv.FAST_RECIPE, "schedule": "linear"}, ValueError, "schedule must be one of"),
-    ({**mv.FAST_RECIPE, "num_iterations": 0}, ValueError, "num_iterations must be >= 1"),
-    ([64, 1e-3, 100], TypeError, "recipe must be a dict"),
-])
+@pytest.mark.parametrize(
+    "recipe, error, message",
+    [
+        ({"batch_size": 64, "learning_rate": 1e-3}, ValueError, "recipe must have the keys"),
+        ({**mv.FAST_RECIPE, "schedule": "linear"}, ValueError, "schedule must be one of"),
+        ({**mv.FAST_RECIPE, "num_iterations": 0}, ValueError, "num_iterations must be >= 1"),
+        ([64, 1e-3, 100], TypeError, "recipe must be a dict"),
+    ],
+)
 def test_bad_recipes_are_rejected(recipe, error, message):
     with pytest.raises(error, match=message):
         mv.model.check_recipe(recipe)
@@ -116,9 +125,12 @@ def test_save_and_load_round_trip(tmp_path, mnist, trained_model):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.keras"]
     assert path.stat().st_mode & 0o044 == 0o044
     loaded = mv.load_model(path)
-    np.testing.assert_allclose(loaded.predict(mnist.test.images[:20], verbose=0),
-                               trained_model.predict(mnist.test.images[:20], verbose=0),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict(mnist.test.images[:20], verbose=0),
+        trained_model.predict(mnist.test.images[:20], verbose=0),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_load_missing_model_says_how_to_create_it(tmp_path):
@@ -126,22 +138,28 @@ def test_load_missing_model_says_how_to_create_it(tmp_path):
         mv.load_model(tmp_path / "none.keras")
 
 
-@pytest.mark.parametrize("kwargs, error, text", [
-    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
-    ({"learning_rate": -1e-4}, ValueError, "learning_rate must be a finite number > 0"),
-    ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite number > 0"),
-    ({"learning_rate": "fast"}, TypeError, "learning_rate must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"learning_rate": -1e-4}, ValueError, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": "fast"}, TypeError, "learning_rate must be a positive number"),
+    ],
+)
 def test_trainer_rejects_bad_settings(mnist, kwargs, error, text):
     with pytest.raises(error, match=text):
         mv.Trainer(mv.build_cnn(), mnist.train, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, error, text", [
-    ({"conv_filters": (16, 0)}, ValueError, r"conv_filters\[1\] must be >= 1"),
-    ({"conv_filters": 16}, TypeError, "conv_filters must be a sequence"),
-    ({"fc_units": (12.5,)}, TypeError, r"fc_units\[0\] must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        ({"conv_filters": (16, 0)}, ValueError, r"conv_filters\[1\] must be >= 1"),
+        ({"conv_filters": 16}, TypeError, "conv_filters must be a sequence"),
+        ({"fc_units": (12.5,)}, TypeError, r"fc_units\[0\] must be a whole number"),
+    ],
+)
 def test_build_rejects_bad_sizes(kwargs, error, text):
     with pytest.raises(error, match=text):
         mv.build_cnn(**kwargs)

@@ -59,12 +59,25 @@ def test_cached_model_names_are_keyed_by_what_made_them(monkeypatch, tmp_path):
     monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path))
     reference = mv.default_model_path()
     assert reference.parent == tmp_path and reference.name.startswith("cnn-")
-    assert reference == mv.cached_model_path("cnn", conv_filters=(16, 36), fc_units=(128,),
-                                             kernel_size=5, recipe=mv.REFERENCE_RECIPE, seed=0)
-    other_seed = mv.cached_model_path("cnn", conv_filters=(16, 36), fc_units=(128,),
-                                      kernel_size=5, recipe=mv.REFERENCE_RECIPE, seed=1)
-    other_recipe = mv.cached_model_path("cnn", conv_filters=(16, 36), fc_units=(128,),
-                                        kernel_size=5, recipe=mv.FAST_RECIPE, seed=0)
+    assert reference == mv.cached_model_path(
+        "cnn",
+        conv_filters=(16, 36),
+        fc_units=(128,),
+        kernel_size=5,
+        recipe=mv.REFERENCE_RECIPE,
+        seed=0,
+    )
+    other_seed = mv.cached_model_path(
+        "cnn",
+        conv_filters=(16, 36),
+        fc_units=(128,),
+        kernel_size=5,
+        recipe=mv.REFERENCE_RECIPE,
+        seed=1,
+    )
+    other_recipe = mv.cached_model_path(
+        "cnn", conv_filters=(16, 36), fc_units=(128,), kernel_size=5, recipe=mv.FAST_RECIPE, seed=0
+    )
     assert len({reference, other_seed, other_recipe}) == 3
     monkeypatch.setattr(model, "__version__", "999.0")
     assert mv.default_model_path() != reference  # older code's models are never loaded
@@ -77,8 +90,7 @@ def test_mirrors_can_be_overridden(monkeypatch):
     assert data.mirror_urls() == ("http://127.0.0.1:1/a/", "http://127.0.0.1:2/b/")
 
 
-def test_a_folder_inside_a_checkout_finds_it_even_for_an_installed_package(monkeypatch,
-                                                                         tmp_path):
+def test_a_folder_inside_a_checkout_finds_it_even_for_an_installed_package(monkeypatch, tmp_path):
     root = paths.checkout_root()
     monkeypatch.setattr(paths, "__file__", str(tmp_path / "site" / "mnist_viz" / "paths.py"))
     monkeypatch.chdir(root / "notebooks")

@@ -61,15 +61,29 @@ def test_flowchart_draws_both_loops():
     assert "1. Train the weights" in texts and "2. Optimise the input image" in texts
 
 
-@pytest.mark.parametrize("call, error, text", [
-    (lambda: mv.plot_images(mv.noise_images(8), np.zeros(8, int)), ValueError, "exactly 9 images"),
-    (lambda: mv.plot_images10(mv.noise_images(9)), ValueError, "exactly 10 images"),
-    (lambda: mv.plot_images(mv.noise_images(9), np.zeros(8, int)), ValueError,
-     "cls_true must be 9 class numbers"),
-    (lambda: mv.plot_image(np.full((28, 28), np.nan)), ValueError, "NaN or infinite"),
-    (lambda: mv.plot_image(np.full((28, 28), 255.0)), ValueError, r"lie in \[0, 1\]"),
-    (lambda: mv.plot_image(np.zeros((27, 27))), ValueError, r"shape \(n, 784\) or \(n, 28, 28\)"),
-])
+@pytest.mark.parametrize(
+    "call, error, text",
+    [
+        (
+            lambda: mv.plot_images(mv.noise_images(8), np.zeros(8, int)),
+            ValueError,
+            "exactly 9 images",
+        ),
+        (lambda: mv.plot_images10(mv.noise_images(9)), ValueError, "exactly 10 images"),
+        (
+            lambda: mv.plot_images(mv.noise_images(9), np.zeros(8, int)),
+            ValueError,
+            "cls_true must be 9 class numbers",
+        ),
+        (lambda: mv.plot_image(np.full((28, 28), np.nan)), ValueError, "NaN or infinite"),
+        (lambda: mv.plot_image(np.full((28, 28), 255.0)), ValueError, r"lie in \[0, 1\]"),
+        (
+            lambda: mv.plot_image(np.zeros((27, 27))),
+            ValueError,
+            r"shape \(n, 784\) or \(n, 28, 28\)",
+        ),
+    ],
+)
 def test_bad_images_are_explained(call, error, text):
     with pytest.raises(error, match=text):
         call()
@@ -84,16 +98,20 @@ def test_animation_has_one_frame_per_snapshot_and_saves_a_gif(tmp_path):
     assert figure.axes[0].images[0].get_array().max() == 1.0
     path = mv.plots.save_gif(animation, tmp_path / "ascent.gif")
     from PIL import Image
+
     with Image.open(path) as gif:
         assert gif.n_frames == 3 and gif.mode in ("P", "L", "RGB", "RGBA")
     assert [p.name for p in tmp_path.iterdir()] == ["ascent.gif"]  # no temporary left
 
 
-@pytest.mark.parametrize("frames, steps, message", [
-    (np.zeros((3, 28, 28)), [0, 1, 2], "frames must have shape"),
-    (np.zeros((2, 1, 28, 28)), [0], "one entry per frame"),
-    (np.full((1, 1, 28, 28), 2.0), [0], "lie in \\[0, 1\\]"),
-])
+@pytest.mark.parametrize(
+    "frames, steps, message",
+    [
+        (np.zeros((3, 28, 28)), [0, 1, 2], "frames must have shape"),
+        (np.zeros((2, 1, 28, 28)), [0], "one entry per frame"),
+        (np.full((1, 1, 28, 28), 2.0), [0], "lie in \\[0, 1\\]"),
+    ],
+)
 def test_animation_rejects_bad_frames(frames, steps, message):
     with pytest.raises(ValueError, match=message):
         mv.plots.animate_ascent(frames, steps)
@@ -125,8 +143,11 @@ def test_plot_arrays_draws_small_signed_and_unsigned_arrays():
     assert signed.axes[0].images[0].get_clim() == (-1.0, 1.0)
     bars = [ax for ax in signed.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 1  # a signed figure says what its colours mean
-    assert [t.get_text() for t in bars[0].get_yticklabels()] == ["most negative", "0",
-                                                                 "most positive"]
+    assert [t.get_text() for t in bars[0].get_yticklabels()] == [
+        "most negative",
+        "0",
+        "most positive",
+    ]
     assert not [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     with pytest.raises(ValueError, match="finite stack of 2-D arrays"):
         mv.plot_arrays(np.zeros((5, 5)), ncols=1)

@@ -17,7 +17,12 @@ def test_the_sheet_shuffles_all_images_and_keeps_what_each_is():
     sheet = quiz.quiz_sheet(_sets(), seed=3)
     assert sheet.images.shape == (5, 28, 28) and sheet.methods in (["A", "B"], ["B", "A"])
     assert sorted(zip(sheet.method.tolist(), sheet.intended.tolist())) == [
-        ("A", 1), ("A", 2), ("A", 3), ("B", 4), ("B", 5)]
+        ("A", 1),
+        ("A", 2),
+        ("A", 3),
+        ("B", 4),
+        ("B", 5),
+    ]
     assert np.all(sheet.images[sheet.method == "B"].max(axis=(1, 2)) == 0.5)
     again = quiz.quiz_sheet(_sets(), seed=3)
     assert again.intended.tolist() == sheet.intended.tolist()  # seeded

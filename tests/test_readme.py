@@ -26,5 +26,7 @@ def test_using_the_package_example_runs(capsys):
     assert namespace["result"].images.shape == (40, 28, 28)
     assert namespace["result"].objective.shape == (100, 40)
     assert [line.split(":")[0] for line in printed if line.startswith("Step")] == [
-        "Step   50/100", "Step  100/100"]
+        "Step   50/100",
+        "Step  100/100",
+    ]
     assert namespace["fourier"].shape == (1, 10, 28, 28)

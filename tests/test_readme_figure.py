@@ -30,15 +30,19 @@ def test_the_figure_has_three_named_rows_of_ten_digits(tmp_path, stand_in_cache,
 
     assert len(readme_figure.ROWS) == 3
     assert [settings for _, settings in readme_figure.ROWS.values()] == [
-        mv.REFERENCE, mv.REGULARIZED, mv.PLAIN_SHIFT_L1]
+        mv.REFERENCE,
+        mv.REGULARIZED,
+        mv.PLAIN_SHIFT_L1,
+    ]
     monkeypatch.setenv("MNIST_VIZ_CACHE", str(stand_in_cache))
     drawn = readme_figure.figure()
     assert len(drawn.axes) == 30
     assert [ax.get_ylabel() for ax in drawn.axes[::10]] == list(readme_figure.ROWS)
     assert all(ax.images[0].get_array().shape == (28, 28) for ax in drawn.axes)
     out = tmp_path / "images" / "digits.png"
-    done = subprocess.run([sys.executable, str(TOOL), str(out)], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(TOOL), str(out)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     assert matplotlib.image.imread(out).shape[1] == 800  # ten images of 0.8 inch, at 100 dpi
     assert sorted(p.name for p in out.parent.iterdir()) == ["digits.png"]  # no temporary left

@@ -32,30 +32,34 @@ def test_pgd_stays_in_the_ball_and_the_pixel_range_and_fools_the_model(mnist, tr
 def test_a_targeted_attack_reaches_its_target(mnist, trained_model):
     images = mnist.test.images[:100]
     target = (mnist.test.cls[:100] + 1) % 10
-    adversarial = robust.pgd_attack(trained_model, images, target, epsilon=0.3, steps=40,
-                                    targeted=True)
+    adversarial = robust.pgd_attack(
+        trained_model, images, target, epsilon=0.3, steps=40, targeted=True
+    )
     assert np.mean(mv.predict_classes(trained_model, adversarial) == target) > 0.8
 
 
 def test_the_attack_is_seeded_and_batched_alike(mnist, trained_model):
     images, cls = mnist.test.images[:30], mnist.test.cls[:30]
     one = robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=5)
-    np.testing.assert_array_equal(one, robust.pgd_attack(trained_model, images, cls, 0.2,
-                                                         steps=3, seed=5))
-    assert not np.array_equal(one, robust.pgd_attack(trained_model, images, cls, 0.2, steps=3,
-                                                     seed=6))
+    np.testing.assert_array_equal(
+        one, robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=5)
+    )
+    assert not np.array_equal(
+        one, robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=6)
+    )
     split = robust.pgd_attack(trained_model, images, cls, 0.2, steps=3, seed=5, batch_size=7)
     assert np.abs(split - images).max() <= 0.2 + 1e-6 and split.shape == one.shape
 
 
 def test_adversarial_training_resists_the_attack_better(mnist):
     data = _small(mnist, 20_000)
-    standard = mv.train_cnn(data.train, **TINY, recipe={**mv.FAST_RECIPE,
-                                                       "num_iterations": 157})
+    standard = mv.train_cnn(data.train, **TINY, recipe={**mv.FAST_RECIPE, "num_iterations": 157})
     robust_model = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
     test = mnist.test.images[:300], mnist.test.cls[:300]
-    assert (robust.robust_accuracy(robust_model, *test, epsilon=0.2)
-            > robust.robust_accuracy(standard, *test, epsilon=0.2) + 0.1)
+    assert (
+        robust.robust_accuracy(robust_model, *test, epsilon=0.2)
+        > robust.robust_accuracy(standard, *test, epsilon=0.2) + 0.1
+    )
 
 
 def test_a_collapse_restores_the_best_epoch_and_stops(mnist, monkeypatch, capsys):
@@ -67,8 +71,9 @@ def test_a_collapse_restores_the_best_epoch_and_stops(mnist, monkeypatch, capsys
         return next(measured)
 
     monkeypatch.setattr(robust, "robust_accuracy", staged_accuracy)
-    model = robust.train_robust_cnn(_small(mnist, 1280), TINY, {**TINY_RECIPE, "epochs": 3},
-                                    report=False)
+    model = robust.train_robust_cnn(
+        _small(mnist, 1280), TINY, {**TINY_RECIPE, "epochs": 3}, report=False
+    )
     assert len(weights) == 2  # epoch 3 never ran
     for a, b in zip(model.get_weights(), weights[0]):
         np.testing.assert_array_equal(a, b)
@@ -104,8 +109,9 @@ def test_ink_added_keeps_the_strokes_the_steps_drew_and_drops_the_start():
     np.testing.assert_array_equal(drawn[:, 10:18, 14], np.float32(0.9))
     drawn[:, 10:18, 14] = 0
     assert not drawn.any()  # halo, small change and removed ink all gone
-    np.testing.assert_array_equal(robust.ink_added(final.reshape(2, -1), start.reshape(2, -1)),
-                                  robust.ink_added(final, start))
+    np.testing.assert_array_equal(
+        robust.ink_added(final.reshape(2, -1), start.reshape(2, -1)), robust.ink_added(final, start)
+    )
 
 
 def test_ink_added_rejects_mismatched_shapes_and_bad_thresholds():
@@ -116,8 +122,9 @@ def test_ink_added_rejects_mismatched_shapes_and_bad_thresholds():
         robust.ink_added(images, images, threshold=0)
 
 
-def test_a_broken_robust_cache_is_retrained_and_replaced(mnist, tmp_path, monkeypatch, capsys,
-                                                         trained_model):
+def test_a_broken_robust_cache_is_retrained_and_replaced(
+    mnist, tmp_path, monkeypatch, capsys, trained_model
+):
     path = tmp_path / "robust.keras"
     path.write_bytes(b"not a model")
     monkeypatch.setattr(robust, "train_robust_cnn", lambda data: trained_model)
@@ -144,8 +151,9 @@ def test_no_digit_blobs_are_seeded_smooth_blotches_of_ink():
 def test_training_with_blobs_teaches_the_network_to_say_none_of_them(mnist):
     data = _small(mnist, 20_000)
     plain = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
-    with_blobs = robust.train_robust_cnn(data, TINY, {**TINY_RECIPE, "no_digit_share": 0.1},
-                                         seed=0, report=False)
+    with_blobs = robust.train_robust_cnn(
+        data, TINY, {**TINY_RECIPE, "no_digit_share": 0.1}, seed=0, report=False
+    )
     unseen = robust.no_digit_blobs(300, [123, 456])
 
     def surest(model, images):
@@ -168,12 +176,15 @@ def test_a_no_digit_share_outside_0_to_1_is_a_clear_error(share):
         robust.check_robust_recipe({**robust.ROBUST_RECIPE, "blobs": 0.1})
 
 
-@pytest.mark.parametrize("share, error, fragment", [
-    (-0.1, ValueError, r"in \[0, 1\), got -0.1"),
-    ("0.1", TypeError, r"got '0.1' \(str\)"),
-    (True, TypeError, "got True"),
-    (0.001, ValueError, "gives no blob in a batch of 128; use 0 or at least 0.00781"),
-])
+@pytest.mark.parametrize(
+    "share, error, fragment",
+    [
+        (-0.1, ValueError, r"in \[0, 1\), got -0.1"),
+        ("0.1", TypeError, r"got '0.1' \(str\)"),
+        (True, TypeError, "got True"),
+        (0.001, ValueError, "gives no blob in a batch of 128; use 0 or at least 0.00781"),
+    ],
+)
 def test_a_bad_no_digit_share_for_the_trainer_is_a_clear_error(mnist, share, error, fragment):
     model = mv.build_cnn(**TINY)
     with pytest.raises(error, match=fragment):

@@ -12,17 +12,25 @@ TOOL = Path(__file__).resolve().parent.parent / "tools" / "run_notebooks.py"
 
 
 def _notebook(path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A small title"),
-                                         *map(nbformat.v4.new_code_cell, cells)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# A small title"),
+            *map(nbformat.v4.new_code_cell, cells),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_run_shows_progress_and_streams_lines(tmp_path):
@@ -47,8 +55,11 @@ def test_a_failed_in_place_run_leaves_the_notebook_as_it_was(tmp_path):
 
 
 def test_executed_notebooks_keep_their_tags_and_no_timestamps(tmp_path):
-    nb = _notebook(tmp_path / "checked.ipynb", "shown = 'a lesson line'\nprint(shown)",
-                   "assert shown, 'the hidden claim of a check cell'")
+    nb = _notebook(
+        tmp_path / "checked.ipynb",
+        "shown = 'a lesson line'\nprint(shown)",
+        "assert shown, 'the hidden claim of a check cell'",
+    )
     book = nbformat.read(nb, as_version=4)
     book.cells[2].metadata["tags"] = ["check", "remove-cell"]
     nbformat.write(book, nb)

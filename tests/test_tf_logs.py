@@ -10,12 +10,16 @@ NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.M)
 
 
 def _import_stderr(**env_changes) -> str:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNIST_VIZ_QUIET_TF_LEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNIST_VIZ_QUIET_TF_LEVEL")
+    }
     env.update(env_changes)
     code = "import os; from mnist_viz import model; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip(), done.stderr
 
 
@@ -39,7 +43,8 @@ def test_a_quiet_level_set_by_the_user_hides_the_lines_printed_before_it_is_read
         assert chosen == level
         assert not NATIVE_LOG_LINE.search(stderr), (level, stderr)
     assert len(_import_stderr(TF_CPP_MIN_LOG_LEVEL="3")[1].splitlines()) <= len(
-        _import_stderr()[1].splitlines())
+        _import_stderr()[1].splitlines()
+    )
 
 
 def test_a_child_process_inherits_the_quiet_level_as_the_package_set_it():

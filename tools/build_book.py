@@ -47,8 +47,9 @@ def build(notebooks: Path, out: Path, repository: str = "") -> float:
     """Build the site into ``out`` (replacing it); returns the seconds it took."""
     missing = [name for name in PAGES_BESIDE_NOTEBOOKS if not (ROOT / name).exists()]
     if missing:
-        raise SystemExit(f"build_book: missing {', '.join(missing)} (run make bench for "
-                         "bench/RESULTS.md)")
+        raise SystemExit(
+            f"build_book: missing {', '.join(missing)} (run make bench for bench/RESULTS.md)"
+        )
     if not sorted(notebooks.glob("*.ipynb")):
         raise SystemExit(f"build_book: no notebooks in {notebooks}")
     started = time.monotonic()
@@ -59,9 +60,24 @@ def build(notebooks: Path, out: Path, repository: str = "") -> float:
         stage(notebooks, staging)
         env = dict(os.environ, **{REPOSITORY_ENV: repository})
         done = subprocess.run(
-            [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-             "-d", str(Path(work) / "doctrees"), str(staging), str(site)],
-            env=env, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "sphinx",
+                "-W",
+                "--keep-going",
+                "-q",
+                "-b",
+                "html",
+                "-d",
+                str(Path(work) / "doctrees"),
+                str(staging),
+                str(site),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(f"build_book: Sphinx failed:\n{done.stdout}{done.stderr}")
         shutil.rmtree(out, ignore_errors=True)
@@ -71,11 +87,18 @@ def build(notebooks: Path, out: Path, repository: str = "") -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks",
-                        help="folder of executed notebooks (default: the committed ones)")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=ROOT / "notebooks",
+        help="folder of executed notebooks (default: the committed ones)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
-    parser.add_argument("--repository", default=os.environ.get(REPOSITORY_ENV, ""),
-                        help="the public repository's address, for launch buttons")
+    parser.add_argument(
+        "--repository",
+        default=os.environ.get(REPOSITORY_ENV, ""),
+        help="the public repository's address, for launch buttons",
+    )
     args = parser.parse_args(argv)
     seconds = build(args.notebooks, args.out, args.repository)
     print(f"Built the book in {seconds:.0f} s: open {args.out / 'index.html'} in a browser.")

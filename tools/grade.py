@@ -35,10 +35,25 @@ PUBLIC = "Public Tests"
 def grade_one(submission: Path, autograder: Path, timeout: float) -> tuple[dict, str]:
     """The points per question of one submission, and a note (empty when all went well)."""
     with tempfile.TemporaryDirectory(prefix="grade-") as out:
-        command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder),
-                   "-o", out, str(submission)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "otter",
+            "run",
+            "--no-logo",
+            "-a",
+            str(autograder),
+            "-o",
+            out,
+            str(submission),
+        ]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             log, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -58,13 +73,15 @@ def questions_of(autograder: Path) -> list[str]:
     import zipfile
 
     with zipfile.ZipFile(autograder) as archive:
-        names = [Path(n).stem for n in archive.namelist()
-                 if n.startswith("tests/") and n.endswith(".py")]
+        names = [
+            Path(n).stem for n in archive.namelist() if n.startswith("tests/") and n.endswith(".py")
+        ]
     return sorted(names, key=lambda name: (len(name), name))
 
 
-def grade_all(submissions: Path, autograder: Path, out: Path,
-              timeout: float = DEFAULT_TIMEOUT_S) -> list[dict]:
+def grade_all(
+    submissions: Path, autograder: Path, out: Path, timeout: float = DEFAULT_TIMEOUT_S
+) -> list[dict]:
     """Grade every notebook in ``submissions``; write the table to ``out``; return its rows."""
     notebooks = sorted(submissions.glob("*.ipynb"))
     if not notebooks:
@@ -74,13 +91,15 @@ def grade_all(submissions: Path, autograder: Path, out: Path,
     for notebook in notebooks:
         started = time.monotonic()
         points, note = grade_one(notebook, autograder, timeout)
-        row = {"submission": notebook.name,
-               **{q: points.get(q, 0.0) for q in questions}}
+        row = {"submission": notebook.name, **{q: points.get(q, 0.0) for q in questions}}
         row["total"] = sum(row[q] for q in questions)
         row["note"] = note
         rows.append(row)
-        print(f"{notebook.name}: {row['total']:g} points in {time.monotonic() - started:.0f} s"
-              + (f" ({note})" if note else ""), flush=True)
+        print(
+            f"{notebook.name}: {row['total']:g} points in {time.monotonic() - started:.0f} s"
+            + (f" ({note})" if note else ""),
+            flush=True,
+        )
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=["submission", *questions, "total", "note"])
     writer.writeheader()
@@ -94,11 +113,18 @@ def grade_all(submissions: Path, autograder: Path, out: Path,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("submissions", type=Path, help="folder of submitted notebooks")
-    parser.add_argument("--autograder", type=Path,
-                        default=ROOT / "build" / "assignment" / "autograder" / "02_exercises.zip")
+    parser.add_argument(
+        "--autograder",
+        type=Path,
+        default=ROOT / "build" / "assignment" / "autograder" / "02_exercises.zip",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "grades.csv")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help=f"seconds one submission may run (default {DEFAULT_TIMEOUT_S})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds one submission may run (default {DEFAULT_TIMEOUT_S})",
+    )
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"no such folder: {args.submissions}")

@@ -69,15 +69,30 @@ def self_check_number(cell) -> int | None:
 
 
 def _config(name: str, graded: bool) -> nbformat.NotebookNode:
-    return new_raw_cell("\n".join([
-        "# ASSIGNMENT CONFIG", f"name: {name}", "requirements: null", "export_cell: false",
-        f"init_cell: {str(graded).lower()}", "check_all_cell: false", "run_tests: false",
-        f"generate: {str(graded).lower()}", "solutions_pdf: false", "template_pdf: false"]))
+    return new_raw_cell(
+        "\n".join(
+            [
+                "# ASSIGNMENT CONFIG",
+                f"name: {name}",
+                "requirements: null",
+                "export_cell: false",
+                f"init_cell: {str(graded).lower()}",
+                "check_all_cell: false",
+                "run_tests: false",
+                f"generate: {str(graded).lower()}",
+                "solutions_pdf: false",
+                "template_pdf: false",
+            ]
+        )
+    )
 
 
 def _question(name: str, manual: bool) -> nbformat.NotebookNode:
-    settings = ["manual: true", "points: 0"] if manual else [
-        f"points: {POINTS_PER_EXERCISE}", "all_or_nothing: true"]
+    settings = (
+        ["manual: true", "points: 0"]
+        if manual
+        else [f"points: {POINTS_PER_EXERCISE}", "all_or_nothing: true"]
+    )
     return new_raw_cell("\n".join(["# BEGIN QUESTION", f"name: {name}", *settings]))
 
 
@@ -87,8 +102,10 @@ def _solution(cell, manual: bool) -> list:
     cell = copy.deepcopy(cell)
     cell.metadata["tags"] = [t for t in tags(cell) if t != SOLUTION_TAG]
     if cell.cell_type == "code":
-        cell.source = (f"# BEGIN PROMPT\n{CODE_PROMPT}\n# END PROMPT\n"
-                       f"# BEGIN SOLUTION NO PROMPT\n{cell.source}\n# END SOLUTION")
+        cell.source = (
+            f"# BEGIN PROMPT\n{CODE_PROMPT}\n# END PROMPT\n"
+            f"# BEGIN SOLUTION NO PROMPT\n{cell.source}\n# END SOLUTION"
+        )
         cell.outputs, cell.execution_count = [], None
         return [new_raw_cell("# BEGIN SOLUTION"), cell, new_raw_cell("# END SOLUTION")]
     prompt = [] if manual else [new_markdown_cell(ANSWER_PROMPT)]
@@ -99,9 +116,12 @@ def _tests(number: int, hidden: list) -> list:
     """The exercise's tests: its self-check (public), then its check cells (hidden)."""
     public = new_code_cell(f"exercises.assert_exercise(globals(), {number})")
     header = '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n'
-    return [new_raw_cell("# BEGIN TESTS"), public,
-            *(new_code_cell(header + cell.source) for cell in hidden),
-            new_raw_cell("# END TESTS")]
+    return [
+        new_raw_cell("# BEGIN TESTS"),
+        public,
+        *(new_code_cell(header + cell.source) for cell in hidden),
+        new_raw_cell("# END TESTS"),
+    ]
 
 
 def _exercise_end(cells: list, start: int) -> int:
@@ -160,11 +180,24 @@ def assign(notebook: Path, out: Path) -> None:
     to OUT/student/, the autograder (when it has graded exercises) to OUT/autograder/."""
     with tempfile.TemporaryDirectory(prefix="assign-") as work:
         master = Path(work) / notebook.name
-        nbformat.write(master_notebook(nbformat.read(notebook, as_version=4), notebook.stem),
-                       master)
-        done = subprocess.run([sys.executable, "-m", "otter", "assign", "--no-pdfs",
-                               "--no-run-tests", master.name, "dist"],
-                              cwd=work, capture_output=True, text=True)
+        nbformat.write(
+            master_notebook(nbformat.read(notebook, as_version=4), notebook.stem), master
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "otter",
+                "assign",
+                "--no-pdfs",
+                "--no-run-tests",
+                master.name,
+                "dist",
+            ],
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(f"otter assign failed on {notebook.name}:\n{done.stdout}{done.stderr}")
         dist = Path(work) / "dist"

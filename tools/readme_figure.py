@@ -19,19 +19,28 @@ from matplotlib.figure import Figure
 import mnist_viz as mv
 from mnist_viz._files import atomic_write
 
-ROWS = {"the tutorial's method\n(standard network)": ("standard", mv.REFERENCE),
-        "regularised\n(standard network)": ("standard", mv.REGULARIZED),
-        "plain + shift + L1\n(robust network)": ("robust", mv.PLAIN_SHIFT_L1)}
+ROWS = {
+    "the tutorial's method\n(standard network)": ("standard", mv.REFERENCE),
+    "regularised\n(standard network)": ("standard", mv.REGULARIZED),
+    "plain + shift + L1\n(robust network)": ("robust", mv.PLAIN_SHIFT_L1),
+}
 
 
 def figure(seed: int = 0) -> Figure:
     """The three rows, each method's first restart from ``seed``."""
     data = mv.load_mnist()
     networks = {name: mv.load_network(data, name) for name in ("standard", "robust")}
-    digits = [mv.visualize_digits(networks[network], settings, seed=seed)[0]
-              for network, settings in ROWS.values()]
-    return mv.plot_image_grid(np.concatenate(digits), ncols=10, size=0.8, rows=list(ROWS),
-                              titles=[str(d) for d in range(10)] + [""] * 20)
+    digits = [
+        mv.visualize_digits(networks[network], settings, seed=seed)[0]
+        for network, settings in ROWS.values()
+    ]
+    return mv.plot_image_grid(
+        np.concatenate(digits),
+        ncols=10,
+        size=0.8,
+        rows=list(ROWS),
+        titles=[str(d) for d in range(10)] + [""] * 20,
+    )
 
 
 def draw(path: Path, seed: int = 0) -> Path:

@@ -70,10 +70,20 @@ def execute(path: Path, write_to: Path, keep_on_error: bool = True) -> bool:
     nb = nbformat.read(path, as_version=4)
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
     transport = "ipc" if os.name == "posix" else "tcp"
-    with tqdm(total=code_cells, desc=path.stem, unit="cell", file=sys.stdout,
-              bar_format="{desc}: {n}/{total} code cells [{elapsed}]{postfix}") as bar:
-        client = ProgressClient(nb, bar, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S,
-                                resources={"metadata": {"path": str(path.parent)}})
+    with tqdm(
+        total=code_cells,
+        desc=path.stem,
+        unit="cell",
+        file=sys.stdout,
+        bar_format="{desc}: {n}/{total} code cells [{elapsed}]{postfix}",
+    ) as bar:
+        client = ProgressClient(
+            nb,
+            bar,
+            kernel_name=KERNEL,
+            timeout=CELL_TIMEOUT_S,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.km = client.create_kernel_manager()
         client.km.transport = transport
         stop = threading.Event()
@@ -99,10 +109,15 @@ def execute(path: Path, write_to: Path, keep_on_error: bool = True) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("build"),
-                        help="folder for the executed notebooks/ (default: build)")
-    parser.add_argument("--inplace", action="store_true",
-                        help="refresh the notebooks' stored outputs instead")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build"),
+        help="folder for the executed notebooks/ (default: build)",
+    )
+    parser.add_argument(
+        "--inplace", action="store_true", help="refresh the notebooks' stored outputs instead"
+    )
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
@@ -122,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
     if not ok:
         kept = "left as it was" if args.inplace else f"written to {executed[-1]}"
-        print(f"Stopped after {minutes} min {seconds} s: a cell of {executed[-1].name} failed "
-              f"(the notebook is {kept}).")
+        print(
+            f"Stopped after {minutes} min {seconds} s: a cell of {executed[-1].name} failed "
+            f"(the notebook is {kept})."
+        )
         if args.inplace:
             return 1
     elif args.inplace:

@@ -52,5 +52,6 @@ if REPOSITORY:
             "binderhub_url": "https://mybinder.org",
             "colab_url": "https://colab.research.google.com",
             "notebook_interface": "jupyterlab",
-        } | ({"jupyterhub_url": JUPYTERHUB} if JUPYTERHUB else {}),
+        }
+        | ({"jupyterhub_url": JUPYTERHUB} if JUPYTERHUB else {}),
     }
