@@ -617,9 +617,10 @@ def attribution_speed(model: keras.Model, data: mv.MNIST, repeats: int) -> list:
 # -- 6. whole runs -----------------------------------------------------------
 
 
-def whole_runs(names: list[str] | None = None) -> list:
-    """Each notebook top to bottom (the networks cached), then ``make test``'s
-    pytest; with ``names``, only those notebooks and no test run."""
+def whole_runs(names: list[str] | None = None, make_test: bool = True) -> list:
+    """Each notebook top to bottom (the networks cached), the teaching runs, then
+    ``make test``'s pytest (unless ``make_test`` is False); with ``names``, only
+    those notebooks."""
     python = sys.executable
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     if names:
@@ -648,6 +649,8 @@ def whole_runs(names: list[str] | None = None) -> list:
     if names:
         return rows
     rows += teaching_runs()
+    if not make_test:
+        return rows
     test = [
         python,
         "-m",
@@ -775,6 +778,11 @@ def main(argv=None) -> int:
         help="leave out the notebooks and make test (about 8 minutes)",
     )
     parser.add_argument(
+        "--skip-make-test",
+        action="store_true",
+        help="whole runs: leave out make test (about 20 minutes)",
+    )
+    parser.add_argument(
         "--notebook",
         action="append",
         metavar="NAME",
@@ -889,7 +897,7 @@ def main(argv=None) -> int:
 
     if "whole-runs" in wanted and not args.skip_whole_runs:
         print("6/6 whole runs (each notebook, then make test) ...", flush=True)
-        rows = whole_runs(args.notebook)
+        rows = whole_runs(args.notebook, make_test=not args.skip_make_test)
         sections += [
             "### Whole runs",
             "",

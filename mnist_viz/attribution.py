@@ -46,14 +46,6 @@ from mnist_viz.layers import (
 )
 from mnist_viz.params import DEFAULT_SEED
 
-METHODS = (
-    "saliency",
-    "gradient_input",
-    "smoothgrad",
-    "integrated_gradients",
-    "gradcam",
-    "occlusion",
-)
 SMOOTHGRAD_SAMPLES = 25
 SMOOTHGRAD_NOISE = 0.15  # standard deviation, as a share of the pixel range [0, 1]
 IG_STEPS = 32
@@ -301,6 +293,18 @@ def occlusion(
     return total / covered
 
 
+# Each method by its name (the names the command line and the notebooks use).
+_METHODS = {
+    "saliency": saliency,
+    "gradient_input": gradient_input,
+    "smoothgrad": smoothgrad,
+    "integrated_gradients": integrated_gradients,
+    "gradcam": gradcam,
+    "occlusion": occlusion,
+}
+METHODS = tuple(_METHODS)
+
+
 def attribute(
     model: keras.Model, images, targets, method: str = "saliency", **options
 ) -> np.ndarray:
@@ -309,7 +313,7 @@ def attribute(
     for Grad-CAM)."""
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; valid: {list(METHODS)}.")
-    return globals()[method](model, images, targets, **options)
+    return _METHODS[method](model, images, targets, **options)
 
 
 def normalize_maps(maps) -> np.ndarray:
