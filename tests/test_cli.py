@@ -60,6 +60,7 @@ def test_gallery_writes_images_array_and_summary(tmp_path, model_cache, layer, n
     assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
 
 
+@pytest.mark.slow  # a whole gallery run: kept out of make check
 def test_logits_gallery_is_judged(tmp_path, model_cache):
     args = ["gallery", "--layer", "logits", "--seed", "1", "--out"]
     assert _run(args + [str(tmp_path / "a")], model_cache) == 0
@@ -72,6 +73,7 @@ def test_logits_gallery_is_judged(tmp_path, model_cache):
     assert digits.shape == (10, 28, 28) and digits.max() > 0.5  # ink was drawn
 
 
+@pytest.mark.slow  # a whole gallery run: kept out of make check
 def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_model, mnist):
     assert (
         _run(
@@ -112,6 +114,7 @@ def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_mode
     assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
 
 
+@pytest.mark.slow  # a whole gallery run: kept out of make check
 def test_plain_shift_l1_scales_its_ink_charge_to_the_layer(tmp_path, model_cache, mnist):
     assert (
         _run(

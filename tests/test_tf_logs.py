@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 # TensorFlow's C++ log lines start with a severity letter and the date: "I0000 00:00:...".
 NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.M)
 
@@ -35,6 +37,7 @@ def test_a_log_level_set_by_the_user_is_respected():
     assert NATIVE_LOG_LINE.search(stderr), stderr  # e.g. "I0000 ... Could not find cuda drivers"
 
 
+@pytest.mark.slow  # imports TensorFlow twice in fresh processes
 def test_a_quiet_level_set_by_the_user_hides_the_lines_printed_before_it_is_read():
     """TensorFlow prints some start-up lines before it reads TF_CPP_MIN_LOG_LEVEL;
     a user who sets it to quiet TensorFlow sees no more lines than one who does not."""
