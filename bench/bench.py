@@ -816,7 +816,7 @@ def main(argv=None) -> int:
         print("1/6 training throughput ...", flush=True)
         rows, facts = training_throughput(data, args.iterations, args.repeats)
         sections += [
-            f"### Training throughput (batch 64, Adam 1e-4, {args.iterations:,} "
+            f"## Training throughput (batch 64, Adam 1e-4, {args.iterations:,} "
             "iterations "
             "per repeat)",
             "",
@@ -832,7 +832,7 @@ def main(argv=None) -> int:
     if "accuracy" in wanted:
         print("2/6 time to 99.0% ...", flush=True)
         sections += [
-            "### Time to 99.0% test accuracy (training time; evaluation excluded)",
+            "## Time to 99.0% test accuracy (training time; evaluation excluded)",
             "",
             table(["recipe", "time", "accuracy"], accuracy_race(data, args.seeds)[0]),
             "",
@@ -843,7 +843,7 @@ def main(argv=None) -> int:
         model = mv.load_or_train_reference(data.train)
         rows, _ = feature_visualisation(model, max(args.repeats, 5))
         sections += [
-            "### Feature visualisation (10 features of `layer_conv2` × 30 steps, "
+            "## Feature visualisation (10 features of `layer_conv2` × 30 steps, "
             "and the engine's other runs)",
             "",
             "First call: the time of the first run, compilation included. "
@@ -857,7 +857,7 @@ def main(argv=None) -> int:
     if "robust" in wanted:
         print("4/6 adversarial training and attack ...", flush=True)
         sections += [
-            "### Adversarial training and attack",
+            "## Adversarial training and attack",
             "",
             "Training steps timed side by side in one run; the ratio is the "
             "adversarial step's cost in standard steps.",
@@ -867,7 +867,7 @@ def main(argv=None) -> int:
                 robust_training(data, args.iterations // 2, args.repeats),
             ),
             "",
-            "### Handwriting: ten digits on the robust network (100 steps, compiled)",
+            "## Handwriting: ten digits on the robust network (100 steps, compiled)",
             "",
             table(
                 ["method", "time", "vs plain"],
@@ -880,7 +880,7 @@ def main(argv=None) -> int:
         print("5/6 attribution ...", flush=True)
         model = mv.load_or_train_reference(data.train)
         sections += [
-            "### Attribution (1,000 test digits, their true classes)",
+            "## Attribution (1,000 test digits, their true classes)",
             "",
             "SmoothGrad: 25 noisy copies; integrated gradients: 32 steps; Grad-CAM "
             "on `layer_conv2`; occlusion: a 4×4 square at each of 625 positions "
@@ -899,7 +899,7 @@ def main(argv=None) -> int:
         print("6/6 whole runs (each notebook, then make test) ...", flush=True)
         rows = whole_runs(args.notebook, make_test=not args.skip_make_test)
         sections += [
-            "### Whole runs",
+            "## Whole runs",
             "",
             f"In this run a 2048×2048 float32 matmul ran at {matmul_gflops():.0f} "
             "GFLOP/s, a measure of how fast the machine was in this hour.",
