@@ -119,6 +119,29 @@ def test_the_student_edition_blanks_answers_and_leaves_out_checks(assignment):
 
 
 @pytest.mark.slow  # a kernel per notebook or otter assign per lesson
+def test_a_blank_edition_runs_and_each_check_says_what_is_missing(assignment):
+    """As a student first opens it: every cell run in order, nothing raises, and each
+    grader.check says the exercise is not answered yet, naming what to define."""
+    student = nbformat.read(assignment / "student" / "stand_in.ipynb", as_version=4)
+    NotebookClient(
+        student,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(assignment / "student")}},
+    ).execute()
+    said = {
+        cell.source: str(cell.outputs) for cell in student.cells if "grader.check(" in cell.source
+    }
+    assert (
+        "Exercise 2: not answered yet (define images_conv3, accuracies_three)"
+        in (said['grader.check("exercise2")'])
+    )
+    assert "Exercise 4: not answered yet (define restarts)" in said['grader.check("exercise4")']
+    errors = [o for c in student.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+
+
+@pytest.mark.slow  # a kernel per notebook or otter assign per lesson
 def test_grades_full_marks_none_for_blank_and_loses_only_the_wrong_answer(assignment, tmp_path):
     blank = nbformat.read(assignment / "student" / "stand_in.ipynb", as_version=4)
     wrong = stand_in(
@@ -187,33 +210,17 @@ def test_command_line_rejects_a_missing_notebook_and_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_notebook_02_solutions_score_full_marks_and_its_blank_edition_none(tmp_path):
-    """The real assignment, with the networks cached: the solutions notebook gets every
-    point, and the blank student edition runs to the end, each check saying what is
-    missing, and gets none."""
+def test_notebook_02_solutions_score_full_marks(tmp_path):
+    """The real assignment, with the networks cached: the solutions notebook, handed in
+    as a student's notebook, gets every point (its hidden tests hold on this CPU)."""
     ma.assign(EXERCISES, tmp_path / "out")
-    blank = nbformat.read(tmp_path / "out" / "student" / EXERCISES.name, as_version=4)
-    ran = copy.deepcopy(blank)
-    NotebookClient(
-        ran,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path / "out" / "student")}},
-    ).execute()
-    checks = [cell for cell in ran.cells if "grader.check(" in cell.source]
-    assert len(checks) == 4
-    for number, cell in enumerate(checks, start=1):
-        said = str(cell.outputs)
-        assert f"Exercise {number}: not answered yet (define " in said, said[:500]
     folder = tmp_path / "submissions"
     folder.mkdir()
     nbformat.write(
         submitted(nbformat.read(EXERCISES, as_version=4), EXERCISES.stem),
         folder / "solutions.ipynb",
     )
-    nbformat.write(blank, folder / "blank.ipynb")
     rows = grade.grade_all(
         folder, tmp_path / "out" / "autograder" / "02_exercises.zip", tmp_path / "grades.csv"
     )
-    totals = {row["submission"]: (row["total"], row["note"]) for row in rows}
-    assert totals == {"blank.ipynb": (0.0, ""), "solutions.ipynb": (8.0, "")}
+    assert [(row["total"], row["note"]) for row in rows] == [(8.0, "")]
