@@ -107,18 +107,17 @@ def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int 
 
     from mnist_viz.explorer import error_line, with_page_view
 
-    boxes = [
-        widgets.Text(placeholder="?", layout=widgets.Layout(width="64px")) for _ in sheet.images
-    ]
+    pngs = [_image_png(image) for image in sheet.images]  # drawn once, for both views
+    boxes = [widgets.Text(placeholder="?", layout=widgets.Layout(width="64px")) for _ in pngs]
     cards = [
         widgets.VBox(
             [
                 widgets.HTML(f"<b>#{i + 1}</b>"),
-                widgets.Image(value=_image_png(image), format="png", width=64),
+                widgets.Image(value=png, format="png", width=64),
                 box,
             ]
         )
-        for i, (image, box) in enumerate(zip(sheet.images, boxes))
+        for i, (png, box) in enumerate(zip(pngs, boxes))
     ]
     grid = widgets.GridBox(
         cards, layout=widgets.Layout(grid_template_columns=f"repeat({columns}, 84px)")
@@ -133,19 +132,17 @@ def you_be_the_judge(sheet: Sheet, judges: Mapping[str, Callable], columns: int 
             result.value = f"<pre>{html.escape(error_line(err), quote=False)}</pre>"
 
     score.on_click(show)
-    return with_page_view(widgets.VBox([grid, score, result]), static_sheet(sheet, columns))
+    return with_page_view(widgets.VBox([grid, score, result]), _static_sheet(pngs, columns))
 
 
-def static_sheet(sheet: Sheet, columns: int = 10) -> str:
-    """The sheet as HTML for a page without a kernel: the numbered images, to read
-    on paper, and how to score them in a live notebook."""
-    cells = []
-    for i, image in enumerate(sheet.images):
-        png = base64.b64encode(_image_png(image)).decode()
-        cells.append(
-            f"<td style='text-align:center'><b>#{i + 1}</b><br><img width='64' "
-            f"alt='image {i + 1}' src='data:image/png;base64,{png}'></td>"
-        )
+def _static_sheet(pngs: Sequence[bytes], columns: int) -> str:
+    """The sheet's images (PNG) as HTML for a page without a kernel: numbered, to
+    read on paper, and how to score them in a live notebook."""
+    cells = [
+        f"<td style='text-align:center'><b>#{i + 1}</b><br><img width='64' "
+        f"alt='image {i + 1}' src='data:image/png;base64,{base64.b64encode(png).decode()}'></td>"
+        for i, png in enumerate(pngs)
+    ]
     rows = ["".join(cells[start : start + columns]) for start in range(0, len(cells), columns)]
     return (
         "<table class='quiz-sheet'><tr>" + "</tr><tr>".join(rows) + "</tr></table>"

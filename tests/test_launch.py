@@ -109,48 +109,36 @@ def _stand_in_notebooks(repo: Path) -> Path:
     return path
 
 
+def _run_in(env: dict, cwd: Path, *command: str) -> subprocess.CompletedProcess:
+    """``command`` run in the new environment; it must succeed (its output tail if not)."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 def test_post_build_caches_the_networks_so_a_session_trains_none(tmp_path):
     repo, venv = tmp_path / "repo", tmp_path / "venv"
     _copy_repository(repo)
     notebook = _stand_in_notebooks(repo)
     env = _new_environment(venv, repo)
-    located = subprocess.run(
-        ["python", "-c", "import mnist_viz.paths as p; print(p.models_dir())"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        text=True,
+    located = _run_in(
+        env, tmp_path, "python", "-c", "import mnist_viz.paths as p; print(p.models_dir())"
     )
     assert Path(located.stdout.strip()) == repo / "cache" / "models"  # the copy's, empty
 
-    built = subprocess.run(
-        ["bash", str(repo / "postBuild")],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    built = _run_in(env, repo, "bash", str(repo / "postBuild"))
     assert TRAINING in built.stdout  # postBuild did the training
     assert sorted(p.name for p in (repo / "cache" / "models").glob("*.keras"))
 
-    session = subprocess.run(
-        [
-            "python",
-            str(repo / "tools" / "run_notebooks.py"),
-            "--out",
-            str(tmp_path / "session"),
-            str(notebook),
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
+    session = _run_in(
+        env,
+        repo,
+        "python",
+        str(repo / "tools" / "run_notebooks.py"),
+        "--out",
+        str(tmp_path / "session"),
+        str(notebook),
     )
-    assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-3000:]
     ran = nbformat.read(tmp_path / "session" / "notebooks" / notebook.name, as_version=4)
     said = "".join(str(cell.get("outputs", "")) for cell in ran.cells)
     assert TRAINING not in said and TRAINING not in session.stdout

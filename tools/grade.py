@@ -22,11 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
+from mnist_viz._files import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from mnist_viz._files import atomic_write  # noqa: E402
 
 DEFAULT_TIMEOUT_S = 600
 PUBLIC = "Public Tests"
@@ -70,8 +71,6 @@ def grade_one(submission: Path, autograder: Path, timeout: float) -> tuple[dict,
 
 def questions_of(autograder: Path) -> list[str]:
     """The graded questions of an autograder zip, in order."""
-    import zipfile
-
     with zipfile.ZipFile(autograder) as archive:
         names = [
             Path(n).stem for n in archive.namelist() if n.startswith("tests/") and n.endswith(".py")

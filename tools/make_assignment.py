@@ -33,9 +33,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from mnist_viz._files import atomic_write  # noqa: E402
+from mnist_viz._files import atomic_write
 
 SOLUTION_TAG = "solution"
 CHECK_TAG = "check"
