@@ -5,17 +5,15 @@ of the other modules together, one step after another:
 
     params      -> images      (:mod:`mnist_viz.params`: pixels or Fourier)
     transforms  -> what the network sees (:mod:`mnist_viz.transforms`)
-    network     -> layer outputs, cut at the layers the objective reads (a batch of
-                   the package's linear objectives reads their layers' inputs: see
-                   objectives.PerImage)
+    network     -> layer outputs, cut at the layers the objective reads
     objective   -> one value per image (:mod:`mnist_viz.objectives`), minus penalties
     update      -> Adam, or the reference's gradient / its standard deviation
 
-The whole loop is one ``tf.function``, compiled once per model, objective
-structure, settings structure, batch size and whether the full history is
-recorded; numbers (step size, penalty
+A step is compiled once per model, objective structure, settings structure, batch
+size and whether the full history is recorded; numbers (step size, penalty
 weights, jitter, objective weights, the seed) are inputs, so changing them never
-recompiles. :data:`REFERENCE` is the tutorial's method as a preset;
+recompiles. (:mod:`mnist_viz._fast` runs many steps per compiled call.)
+:data:`REFERENCE` is the tutorial's method as a preset;
 :data:`REGULARIZED` adds priors that make digits readable; :data:`PLAIN_SHIFT_L1`
 draws handwriting on a robust network.
 """
@@ -28,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mnist_viz import _fast
 from mnist_viz._checks import (
     MAX_SEED,
     check_int,
@@ -203,19 +202,7 @@ REFERENCE = Settings(
 # Plain small steps: the gradient scaled to an L2 length of 0.5 (about one pixel's
 # full range spread over the image), 100 steps, nothing else. On a robust network
 # this alone draws digits (see 04_robust_network.ipynb).
-PLAIN = Settings(
-    steps=100,
-    update="l2",
-    learning_rate=0.5,
-    jitter=0.0,
-    scale=0.0,
-    rotation=0.0,
-    tv=0.0,
-    l1=0.0,
-    blur_every=0,
-    contrast=0.0,
-    start="blank",
-)
+PLAIN = REFERENCE.replace(steps=100, update="l2", learning_rate=0.5, start="blank")
 
 # Plain steps plus two ingredients, from the mean training digit: on a robust
 # network it draws handwriting (04_robust_network.ipynb measures each part).
@@ -231,23 +218,28 @@ PLAIN_SHIFT_L1_CONV = PLAIN_SHIFT_L1.replace(l1=6e-4)
 PLAIN_SHIFT_L1_DENSE = PLAIN_SHIFT_L1.replace(l1=2e-3)
 
 
-def _by_kind(
-    model: keras.Model, layer, logits: Settings, conv: Settings, dense: Settings
-) -> Settings:
-    layer_name = resolve_layer(model, layer)
-    if layer_name == output_layer_name(model):
-        return logits
-    return conv if layer_name in conv_layer_names(model) else dense
-
-
 def regularized_settings(model: keras.Model, layer: int | str | None) -> Settings:
     """The tuned regularised settings for a layer: conv, dense or output (logits)."""
-    return _by_kind(model, layer, REGULARIZED, REGULARIZED_CONV, REGULARIZED_DENSE)
+    return _regularized_for(model, resolve_layer(model, layer))
 
 
 def plain_shift_l1_settings(model: keras.Model, layer: int | str | None) -> Settings:
     """:data:`PLAIN_SHIFT_L1` with the ink charge scaled to a layer's values."""
-    return _by_kind(model, layer, PLAIN_SHIFT_L1, PLAIN_SHIFT_L1_CONV, PLAIN_SHIFT_L1_DENSE)
+    layer_name = resolve_layer(model, layer)
+    return _by_kind(model, layer_name, PLAIN_SHIFT_L1, PLAIN_SHIFT_L1_CONV, PLAIN_SHIFT_L1_DENSE)
+
+
+def _regularized_for(model: keras.Model, layer_name: str) -> Settings:
+    return _by_kind(model, layer_name, REGULARIZED, REGULARIZED_CONV, REGULARIZED_DENSE)
+
+
+def _by_kind(
+    model: keras.Model, layer_name: str, logits: Settings, conv: Settings, dense: Settings
+) -> Settings:
+    """The settings for the named layer's kind: output, conv or dense."""
+    if layer_name == output_layer_name(model):
+        return logits
+    return conv if layer_name in conv_layer_names(model) else dense
 
 
 # ---------------------------------------------------------------------------
@@ -393,9 +385,11 @@ _engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Engine:
-    """The compiled loop for one model, objective structure, settings structure,
+    """The compiled steps for one model, objective structure, settings structure,
     batch size and record flag. Its variables (the parameters and Adam's moments)
-    are reset at the start of every run."""
+    are reset at the start of every run. Compiled without AutoGraph, which would
+    convert every objective and transform a step calls and triple the first
+    call's time."""
 
     def __init__(self, model, objective: Objective, settings: Settings, n: int, record: bool):
         # A weak reference: the engines live in a WeakKeyDictionary keyed by the model.
@@ -409,7 +403,10 @@ class _Engine:
             self.optimizer = keras.optimizers.Adam(settings.learning_rate)
             self.optimizer.build([self.params])
         self.logits_name = output_layer_name(model)
-        self.run_steps = tf.function(self._run_steps, autograph=False)
+        self.fields = _RECORDS if record else _RECORDS[:2]
+        self.fast = _fast.enabled()
+        self.one_step = tf.function(self._one_step, autograph=False)
+        self.many_steps = tf.function(self._many_steps, autograph=False)
         self.traces = 0
 
     def reset(self, start: np.ndarray, settings: Settings) -> None:
@@ -424,29 +421,38 @@ class _Engine:
     def images(self) -> np.ndarray:
         return self.param.decode(self.params).numpy()[..., 0]
 
-    def _run_steps(self, first, count, seed, numbers, arrays):
-        """``count`` steps from step ``first``: one ``tf.while_loop``, traced once.
-        Written without AutoGraph, which would convert every objective and
-        transform it calls and triple the first call's time."""
+    def run(self, first: int, end: int, seed, numbers, arrays) -> list[np.ndarray]:
+        """Steps ``first`` .. ``end - 1``; each record stacked, shape (end - first, n)."""
+        if self.fast:
+            count = tf.constant(end - first, tf.int32)
+            records = self.many_steps(tf.constant(first, tf.int32), count, seed, numbers, arrays)
+            return [r.numpy() for r in records]
+        arrays = self.objective.prepare(self.model(), arrays)
+        steps = [
+            self.one_step(tf.constant(i, tf.int32), seed, numbers, arrays)
+            for i in range(first, end)
+        ]
+        return [np.stack([r.numpy() for r in column]) for column in zip(*steps)]
+
+    def _one_step(self, i, seed, numbers, arrays) -> list:
         self.traces += 1
+        return self._step(i, seed, numbers, arrays)
+
+    def _many_steps(self, first, count, seed, numbers, arrays) -> list:
+        self.traces += 1
+        arrays = self.objective.prepare(self.model(), arrays)  # once, before the steps
+        return _fast.compiled_loop(
+            lambda i: self._step(i, seed, numbers, arrays), first, count, len(self.fields)
+        )
+
+    def _transforms(self, numbers) -> list:
+        """The random moves (when on), then the settings' own transforms."""
         transforms = list(self.settings.transforms)
         if self.settings.moves_images:
             transforms.insert(
                 0, random_affine(numbers["jitter"], numbers["scale"], numbers["rotation"])
             )
-        arrays = self.objective.prepare(self.model(), arrays)  # once, before the steps
-        fields = _RECORDS if self.record else _RECORDS[:2]
-        records = tuple(tf.TensorArray(tf.float32, size=count) for _ in fields)
-
-        def step(k, records):
-            i = first + k
-            if self.settings.has_priors:
-                self._blur_if_due(i, numbers)
-            values = self._step(i, seed, numbers, arrays, transforms)
-            return k + 1, tuple(r.write(k, v) for r, v in zip(records, values))
-
-        _, records = tf.while_loop(lambda k, records: k < count, step, (tf.constant(0), records))
-        return [r.stack() for r in records]
+        return transforms
 
     def _blur_if_due(self, i, numbers):
         every = numbers["blur_every"]
@@ -459,19 +465,22 @@ class _Engine:
 
         tf.cond(due, blurred, lambda: tf.constant(False))
 
-    def _step(self, i, seed, numbers, arrays, transforms) -> list:
-        """One step; returns this step's records (before the step)."""
+    def _step(self, i, seed, numbers, arrays) -> list:
+        """Step ``i`` (after the blur, when due); returns its records (before the step)."""
         param, n = self.param, self.n
+        if self.settings.has_priors:
+            self._blur_if_due(i, numbers)
         with tf.GradientTape() as tape:
             images = param.decode(self.params)
             seen = images
-            for j, transform in enumerate(transforms):  # each its own random numbers
+            for j, transform in enumerate(self._transforms(numbers)):  # each its own randoms
                 step_seed = tf.stack([seed, i])
                 if j:
                     step_seed = tf.random.experimental.stateless_fold_in(step_seed, j)
                 seen = transform(seen, step_seed)
             outputs = LayerOutputs(self.model(), tf.reshape(seen, (n, img_size_flat)))
-            outputs.prefetch([*self.objective.layers, *([self.logits_name] if self.record else [])])
+            reads = self.objective.reads(self.model())
+            outputs.prefetch([*reads, *([self.logits_name] if self.record else [])])
             objective = _checked_values(self.objective, outputs, arrays, n)
             total = objective
             if self.settings.has_priors:
@@ -509,14 +518,14 @@ class _Engine:
 
 
 def trace_count(model: keras.Model) -> int:
-    """How many times the compiled loops of ``model`` were traced: it grows only
+    """How many times the compiled steps of ``model`` were traced: it grows only
     when a run needs a new structure, never when only numbers change."""
     return sum(engine.traces for engine in _engines.get(model, {}).values())
 
 
 def _engine(model, objective: Objective, settings: Settings, n: int, record: bool) -> _Engine:
     per_model = _engines.setdefault(model, {})
-    key = (objective.key(), settings.structure(), n, record)
+    key = (objective.key(), settings.structure(), n, record, _fast.enabled())
     if key not in per_model:
         per_model[key] = _Engine(model, objective, settings, n, record)
     return per_model[key]
@@ -582,10 +591,7 @@ def visualize(
         record: keep the full per-step :class:`AscentHistory`.
     """
     check_linear_layers(model)
-    if not isinstance(settings, Settings):
-        raise TypeError(
-            f"settings must be a Settings (e.g. REGULARIZED), got {type(settings).__name__}."
-        )
+    settings = _check_settings(settings)
     objective = objectives if isinstance(objectives, Objective) else per_image(objectives)
     seed = check_seed(seed)
     if seed is None:
@@ -600,6 +606,27 @@ def visualize(
             )
         start = start_images(objective.batch_size, settings.start, seed)
     start = check_images("start", start, count=objective.batch_size)
+    return _run(model, objective, settings, seed, start, callbacks, record)
+
+
+def _check_settings(settings) -> Settings:
+    if not isinstance(settings, Settings):
+        raise TypeError(
+            f"settings must be a Settings (e.g. REGULARIZED), got {type(settings).__name__}."
+        )
+    return settings
+
+
+def _run(
+    model: keras.Model,
+    objective: Objective,
+    settings: Settings,
+    seed: int,
+    start: np.ndarray,
+    callbacks: list[Callback],
+    record: bool,
+) -> Visualization:
+    """The ascent of checked arguments, paused for the callbacks when they are due."""
     n = len(start)
     engine = _engine(model, objective, settings, n, record)
     arrays = tf.nest.map_structure(tf.convert_to_tensor, objective.arrays())
@@ -609,18 +636,7 @@ def visualize(
     numbers, seed_tensor = settings.numbers(), tf.constant(seed, tf.int32)
     logs, done = [], 0
     for end in _boundaries(settings.steps, callbacks):
-        logs.append(
-            [
-                r.numpy()
-                for r in engine.run_steps(
-                    tf.constant(done, tf.int32),
-                    tf.constant(end - done, tf.int32),
-                    seed_tensor,
-                    numbers,
-                    arrays,
-                )
-            ]
-        )
+        logs.append(engine.run(done, end, seed_tensor, numbers, arrays))
         if not np.all(np.isfinite(logs[-1][0])):
             raise FloatingPointError(
                 f"objective {objective.description!r} became NaN or "
@@ -663,9 +679,11 @@ def visualize_layer(
     """The images that the features of one layer like (default: all of them),
     shape (n, 28, 28) in [0, 1]. ``settings`` default to
     :func:`regularized_settings` for that layer."""
+    layer_name = resolve_layer(model, layer)
     if settings is None:
-        settings = regularized_settings(model, layer)
-    objectives = layer_objectives(model, layer, features, contrast=settings.contrast)
+        settings = _regularized_for(model, layer_name)
+    settings = _check_settings(settings)
+    objectives = layer_objectives(model, layer_name, features, contrast=settings.contrast)
     return visualize(model, objectives, settings, seed, callbacks=callbacks).images
 
 
@@ -684,6 +702,7 @@ def visualize_digits(
     ``diversity`` if given (an objective over all restarts x 10 images).
     """
     restarts = check_positive_int("restarts", restarts)
+    settings = _check_settings(settings)
     objective = per_image(
         layer_objectives(
             model, None, list(range(num_classes)) * restarts, contrast=settings.contrast

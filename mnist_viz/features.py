@@ -21,7 +21,6 @@ from mnist_viz._checks import check_positive_int
 from mnist_viz._tf import keras
 from mnist_viz.ascent import REFERENCE, AscentHistory, PrintSteps, visualize
 from mnist_viz.data import check_images
-from mnist_viz.layers import check_features, resolve_layer
 from mnist_viz.objectives import evaluate, feature, layer_objectives
 from mnist_viz.params import DEFAULT_SEED, noise_images
 
@@ -54,6 +53,13 @@ def ascend(
     steps = check_positive_int("steps", steps)
     objectives = layer_objectives(model, layer, features)
     start = check_images("start", start, count=len(objectives))
+    return _reference_ascent(model, objectives, start, steps, record)
+
+
+def _reference_ascent(
+    model: keras.Model, objectives: list, start: np.ndarray, steps: int, record: bool
+) -> tuple[np.ndarray, AscentHistory | None]:
+    """:func:`ascend` of checked arguments: objectives, start images (n, 28, 28), steps."""
     result = visualize(
         model, objectives, REFERENCE.replace(steps=steps), start=start, record=record
     )
@@ -79,10 +85,14 @@ def optimize_images(
     """
     layer = _alias(layer, conv_id, "layer", "conv_id", None)
     steps = _alias(steps, num_iterations, "steps", "num_iterations", REFERENCE.steps)
-    features = check_features(model, resolve_layer(model, layer), features)
-    if start is None:
-        start = noise_images(len(features), seed)
-    return ascend(model, layer, features, start, steps, record=False)[0]
+    objectives = layer_objectives(model, layer, features)
+    start = (
+        noise_images(len(objectives), seed)
+        if start is None
+        else check_images("start", start, count=len(objectives))
+    )
+    steps = check_positive_int("steps", steps)
+    return _reference_ascent(model, objectives, start, steps, record=False)[0]
 
 
 def optimize_image(

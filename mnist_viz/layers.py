@@ -7,7 +7,7 @@ reference maximised the Conv2D op's output), so every conv and dense layer must
 be linear with its ReLU as a separate layer named ``<name>_relu``;
 :func:`check_linear_layers` says so clearly when a model breaks that rule.
 :func:`layer_model` cuts a model at named layers; :func:`ascent_model` does the
-same for gradient ascent, with a faster input gradient through the first layer.
+same for gradient ascent.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mnist_viz import _fast
 from mnist_viz._checks import check_non_negative_int
-from mnist_viz._tf import keras, tf
+from mnist_viz._tf import keras
 from mnist_viz.model import OUTPUT_LAYER
 
 LOGITS = "logits"
 _checked_models: weakref.WeakSet = weakref.WeakSet()
 _cut_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_ascent_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _layer_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -165,24 +165,6 @@ def check_features(model: keras.Model, layer_name: str, features) -> list[int]:
     return checked
 
 
-def input_layer_name(model: keras.Model, layer_name: str) -> str | None:
-    """The name of the layer whose output is the named layer's only input, or None
-    where it has several (for a layer called more than once: its first call's)."""
-    try:
-        source = model.get_layer(layer_name).input
-    except (AttributeError, ValueError):
-        return None
-    if isinstance(source, (list, tuple, dict)):
-        return None
-    for layer in model.layers:
-        try:
-            if layer.output is source:
-                return layer.name
-        except (AttributeError, ValueError):
-            continue
-    return None
-
-
 def layer_model(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
     """A model from the input image to the named layers' outputs, cut at the
     deepest of them; built once per model and names. It returns a list, or one
@@ -197,77 +179,12 @@ def layer_model(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
 
 def ascent_model(model: keras.Model, layer_names: Sequence[str]):
     """Like :func:`layer_model`, a function from flat input images to the named
-    layers' outputs (a list, or one tensor for one name), for gradient ascent:
-    the same outputs, and the same input gradient up to float rounding, faster.
-
-    TensorFlow's CPU kernel for a convolution's input gradient is slow when the
-    input has one channel (measured about 3.6x slower than the depthwise form
-    below for the tutorial's first layer), and in an ascent that gradient is
-    taken at every step. So when the first conv layer's input has one channel
-    (and the layer is linear, 'same', stride 1, with an odd kernel), it runs
-    through :func:`one_channel_conv` and the rest of the network from its
-    output; any other model runs as :func:`layer_model`.
-    """
-    per_model = _ascent_models.setdefault(model, {})
+    layers' outputs, for gradient ascent: with :mod:`mnist_viz._fast` on, the same
+    outputs with a faster input gradient through the first conv layer, where it fits."""
     key = tuple(layer_names)
-    if key not in per_model:
-        per_model[key] = _split_at_input_conv(model, key) or layer_model(model, key)
-    return per_model[key]
-
-
-def _split_at_input_conv(model: keras.Model, layer_names: tuple[str, ...]):
-    """``input -> head -> first conv -> tail`` as a function, or None when the
-    model's first conv layer does not fit :func:`one_channel_conv`."""
-    names = conv_layer_names(model)
-    conv = model.get_layer(names[0]) if names else None
-    if conv is None or not _fits_one_channel_conv(conv):
-        return None
-    try:
-        head = keras.Model(model.inputs[0], conv.input)
-        tail = (
-            None
-            if layer_names == (conv.name,)
-            else keras.Model(conv.output, [model.get_layer(name).output for name in layer_names])
-        )
-    except ValueError:  # another path from the input bypasses the conv layer
-        return None
-
-    def outputs(images):
-        first = one_channel_conv(
-            head(images), tf.stop_gradient(conv.kernel), tf.stop_gradient(conv.bias)
-        )
-        return first if tail is None else tail(first)
-
-    return outputs
-
-
-def _fits_one_channel_conv(conv) -> bool:
-    return (
-        type(conv) is keras.layers.Conv2D
-        and _activation_name(conv) == "linear"
-        and conv.input.shape[-1] == 1
-        and conv.padding == "same"
-        and conv.data_format == "channels_last"
-        and tuple(conv.strides) == (1, 1)
-        and tuple(conv.dilation_rate) == (1, 1)
-        and conv.groups == 1
-        and conv.use_bias
-        and all(size % 2 == 1 for size in conv.kernel_size)
-    )
-
-
-@tf.custom_gradient
-def one_channel_conv(images, kernel, bias):
-    """A 'same', stride-1 convolution with an odd kernel of one-channel images
-    (n, h, w, 1), plus bias, computed as Keras' Conv2D computes it. Its gradient
-    with respect to the images is the output gradient correlated with the
-    flipped kernel: one depthwise convolution per channel, summed over the
-    channels. (The kernel and bias get no gradient.)"""
-    outputs = tf.nn.convolution(images, kernel, padding="SAME") + tf.reshape(bias, (1, 1, 1, -1))
-
-    def gradient(upstream):
-        flipped = tf.reverse(kernel, [0, 1])[:, :, 0, :, None]
-        per_channel = tf.nn.depthwise_conv2d(upstream, flipped, [1, 1, 1, 1], "SAME")
-        return tf.reduce_sum(per_channel, axis=-1, keepdims=True), None, None
-
-    return outputs, gradient
+    convs = conv_layer_names(model)
+    if _fast.enabled() and convs:
+        faster = _fast.first_conv_model(model, model.get_layer(convs[0]), key)
+        if faster is not None:
+            return faster
+    return layer_model(model, key)

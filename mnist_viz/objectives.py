@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from mnist_viz import _fast
 from mnist_viz._checks import check_int, check_non_negative_float
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_size_flat
@@ -31,7 +32,6 @@ from mnist_viz.layers import (
     check_features,
     conv_layer_names,
     dense_layer_names,
-    input_layer_name,
     layer_shape,
     num_features,
     output_layer_name,
@@ -45,9 +45,7 @@ class LayerOutputs:
 
     ``outputs[name]`` is the named layer's output for the whole batch;
     :meth:`take` computes layers for some images only, through a model cut at
-    the deepest of them. The cut models are
-    :func:`~mnist_viz.layers.ascent_model`'s: the network's outputs, with a
-    faster input gradient.
+    the deepest of them (:func:`~mnist_viz.layers.ascent_model`).
     """
 
     def __init__(self, model: keras.Model, flat_images):
@@ -76,12 +74,13 @@ def _as_list(outputs) -> list:
 class Objective:
     """A function of a batch's layer outputs that gives one value per image.
 
-    Each kind of objective says which layers it reads (``layers``, computed
-    together in one pass), how it reads in a report (``description``), how many
-    images it is for if that is fixed (``batch_size``), and three things for the
-    compiled loop: its numbers (:meth:`arrays`, fed as inputs), everything else
-    that shapes its computation (:meth:`key`, hashable) and the computation
-    itself (:meth:`values`). Make your own with :func:`custom`.
+    Each kind of objective says which layers it reads (``layers``; on a given
+    model :meth:`reads`, computed together in one pass), how it reads in a report
+    (``description``), how many images it is for if that is fixed
+    (``batch_size``), and three things for the compiled loop: its numbers
+    (:meth:`arrays`, fed as inputs), everything else that shapes its computation
+    (:meth:`key`, hashable) and the computation itself (:meth:`values`). Make
+    your own with :func:`custom`.
     """
 
     def __init__(self, layers: Sequence[str], description: str, batch_size: int | None):
@@ -95,10 +94,13 @@ class Objective:
         """What, besides :meth:`arrays`, decides the computation (hashable)."""
         raise NotImplementedError
 
+    def reads(self, model: keras.Model) -> tuple[str, ...]:
+        """The layers :meth:`values` reads on ``model`` (default: ``layers``)."""
+        return self.layers
+
     def prepare(self, model: keras.Model, arrays):
         """:meth:`arrays` as :meth:`values` reads them, worked out from the model's
-        current weights before the steps of each call of the compiled loop (once per
-        run, or per stretch between callbacks)."""
+        weights before the steps (default: as they are)."""
         return arrays
 
     def values(self, outputs: LayerOutputs, arrays) -> tf.Tensor:
@@ -201,6 +203,9 @@ class Sum(Objective):
     def key(self) -> tuple:
         return ("sum", *(part.key() for part in self.parts))
 
+    def reads(self, model):
+        return tuple(name for part in self.parts for name in part.reads(model))
+
     def prepare(self, model, arrays):
         return tuple(part.prepare(model, a) for part, a in zip(self.parts, arrays))
 
@@ -220,6 +225,9 @@ class Scaled(Objective):
 
     def key(self) -> tuple:
         return ("scaled", self.inner.key())
+
+    def reads(self, model):
+        return self.inner.reads(model)
 
     def prepare(self, model, arrays):
         return arrays[0], self.inner.prepare(model, arrays[1])
@@ -243,13 +251,11 @@ class Linear(Objective):
     ``"full"`` the output itself (shape: the layer's output shape). Sums and
     multiples stay linear, and a list of them runs as one batch
     (:func:`per_image`), each image through the network only as far as it needs.
-    ``inputs`` maps a part to the layer its layer reads (see :class:`PerImage`).
     """
 
-    def __init__(self, weights: dict, description: str, inputs: dict | None = None):
+    def __init__(self, weights: dict, description: str):
         super().__init__(tuple(name for name, _ in weights), description, batch_size=1)
         self.weights = {part: np.asarray(w, np.float32) for part, w in weights.items()}
-        self.inputs = {part: (inputs or {}).get(part) for part in self.weights}
 
     def arrays(self) -> tuple:
         return tuple(self.weights[part][None] for part in sorted(self.weights))
@@ -268,9 +274,7 @@ class Linear(Objective):
         weights = dict(self.weights)
         for part, w in other.weights.items():
             weights[part] = weights[part] + w if part in weights else w
-        return Linear(
-            weights, f"{self.description} + {other.description}", {**other.inputs, **self.inputs}
-        )
+        return Linear(weights, f"{self.description} + {other.description}")
 
     def __mul__(self, factor):
         if (
@@ -282,7 +286,6 @@ class Linear(Objective):
         return Linear(
             {part: np.float32(factor) * w for part, w in self.weights.items()},
             f"{factor:g} * ({self.description})",
-            self.inputs,
         )
 
     __rmul__ = __mul__
@@ -303,13 +306,7 @@ class PerImage(Objective):
 
     Images that read the same layers form a group; each group runs through a
     model cut at its deepest layer, so an image for ``layer_conv1`` never pays
-    for the dense layers. And one layer shallower still: a conv or dense layer
-    is linear, so a linear reading of it is a linear function of that layer's
-    *input*, whose weights (the gradient the layer passes back, the same for
-    every image it sees) are worked out by :meth:`prepare` before the steps. So a
-    ``layer_conv2`` feature's images never run ``layer_conv2`` at all, and a
-    ``layer_conv1`` feature's gradient needs no network. Values are equal up to
-    float rounding; the gradient is the one the layer would pass back.
+    for the dense layers.
     """
 
     def __init__(self, objectives: Sequence[Linear]):
@@ -318,29 +315,8 @@ class PerImage(Objective):
             groups.setdefault(tuple(sorted(objective.weights)), []).append(i)
         self.groups = [(parts, np.asarray(indices, np.int32)) for parts, indices in groups.items()]
         self.objectives = list(objectives)
-        # Per group, the layer each part reads instead of its own (None: its own).
-        self.sources = [self._sources(parts, indices) for parts, indices in self.groups]
-        layers = self._reads(0, self.sources[0]) if len(self.groups) == 1 else ()
+        layers = _layers_of(self.groups[0][0]) if len(self.groups) == 1 else ()
         super().__init__(layers, f"{len(objectives)} per-image objectives", len(objectives))
-
-    def _sources(self, parts, indices) -> tuple | None:
-        inputs = {tuple(self.objectives[i].inputs[part] for part in parts) for i in indices}
-        return inputs.pop() if len(inputs) == 1 and None not in next(iter(inputs)) else None
-
-    def _sources_in(self, model: keras.Model, group: int) -> tuple | None:
-        """The group's sources if ``model`` has them too: an objective built for one
-        network may run on another whose layers of those names read something else."""
-        sources = self.sources[group]
-        if sources is None or any(
-            input_layer_name(model, name) != source
-            for (name, _), source in zip(self.groups[group][0], sources)
-        ):
-            return None
-        return sources
-
-    def _reads(self, group: int, sources: tuple | None) -> tuple[str, ...]:
-        parts = self.groups[group][0]
-        return tuple(dict.fromkeys(sources or (name for name, _ in parts)))
 
     def arrays(self) -> tuple:
         return tuple(
@@ -357,57 +333,68 @@ class PerImage(Objective):
         return (
             "per_image",
             self.batch_size,
-            tuple(
-                (parts, len(indices), sources)
-                for (parts, indices), sources in zip(self.groups, self.sources)
-            ),
+            tuple((parts, len(indices)) for parts, indices in self.groups),
         )
 
+    def reads(self, model):
+        return self._reads(model, 0) if len(self.groups) == 1 else ()
+
+    def _sources(self, model: keras.Model, group: int) -> tuple[str, ...] | None:
+        """With :mod:`mnist_viz._fast` on, the layers the group's layers read, to
+        read instead of them; None for the layers themselves."""
+        if not _fast.enabled():
+            return None
+        return _fast.linear_inputs(model, _layers_of(self.groups[group][0]))
+
+    def _reads(self, model: keras.Model, group: int) -> tuple[str, ...]:
+        sources = self._sources(model, group)
+        return tuple(dict.fromkeys(sources or _layers_of(self.groups[group][0])))
+
     def prepare(self, model, arrays):
-        """Each group's weights on its layers as weights on their inputs, and the
-        value of an input of zeros (the biases' share)."""
-        prepared = []
-        for group, ((parts, members), (indices, weights)) in enumerate(zip(self.groups, arrays)):
-            sources = self._sources_in(model, group)
-            if sources is None:
-                prepared.append((indices, weights))
-                continue
-            adjoints, at_zero = [], 0.0
-            for part, source, w in zip(parts, sources, weights):
-                zeros = tf.zeros((len(members), *layer_shape(model, source)))
-                with tf.GradientTape() as tape:
-                    tape.watch(zeros)
-                    values = _linear_values([model.get_layer(part[0])(zeros)], [part], [w])
-                adjoints.append(tape.gradient(values, zeros))
-                at_zero += values
-            prepared.append((indices, (tuple(adjoints), at_zero)))
-        return tuple(prepared)
+        return tuple(
+            (indices, self._prepared(model, group, weights))
+            for group, (indices, weights) in enumerate(arrays)
+        )
+
+    def _prepared(self, model: keras.Model, group: int, weights):
+        parts, members = self.groups[group]
+        sources = self._sources(model, group)
+        if sources is None:
+            return weights
+        return _fast.input_weights(
+            model,
+            _layers_of(parts),
+            sources,
+            lambda outputs: _linear_values(outputs, parts, weights),
+            len(members),
+        )
 
     def values(self, outputs, arrays):
-        sources = [self._sources_in(outputs.model, group) for group in range(len(self.groups))]
         if len(self.groups) == 1:  # every image reads the same layers: no gather needed
-            reads = self._reads(0, sources[0])
-            return self._group_values(
-                0, sources[0], [outputs[name] for name in reads], arrays[0][1]
-            )
-        pieces, positions = [], []
-        for group, (indices, weights) in enumerate(arrays):
-            reads = list(self._reads(group, sources[group]))
-            pieces.append(
-                self._group_values(group, sources[group], outputs.take(reads, indices), weights)
-            )
-            positions.append(indices)
-        return tf.dynamic_stitch(positions, pieces)
+            return self._group_values(0, outputs, None, arrays[0][1])
+        pieces = [
+            self._group_values(group, outputs, indices, weights)
+            for group, (indices, weights) in enumerate(arrays)
+        ]
+        return tf.dynamic_stitch([indices for indices, _ in arrays], pieces)
 
-    def _group_values(self, group: int, sources: tuple | None, read: list, weights):
+    def _group_values(self, group: int, outputs: LayerOutputs, indices, weights):
+        """The values of the group's images (of all images for ``indices`` None)."""
         parts = self.groups[group][0]
-        read = dict(zip(self._reads(group, sources), read))
+        names = self._reads(outputs.model, group)
+        read = (
+            [outputs[name] for name in names] if indices is None else outputs.take(names, indices)
+        )
+        read = dict(zip(names, read))
+        sources = self._sources(outputs.model, group)
         if sources is None:
-            return _linear_values([read[name] for name, _ in parts], parts, weights)
-        adjoints, total = weights
-        for source, adjoint in zip(sources, adjoints):
-            total += tf.reduce_sum(read[source] * adjoint, axis=list(range(1, len(adjoint.shape))))
-        return total
+            return _linear_values([read[name] for name in _layers_of(parts)], parts, weights)
+        return _fast.from_inputs([read[source] for source in sources], *weights)
+
+
+def _layers_of(parts) -> tuple[str, ...]:
+    """The layer names of ``(layer name, reading)`` parts."""
+    return tuple(name for name, _ in parts)
 
 
 def per_image(objectives: Sequence[Objective]) -> Objective:
@@ -430,33 +417,27 @@ def per_image(objectives: Sequence[Objective]) -> Objective:
     return PerImage(objectives)
 
 
-def _on_layer(model: keras.Model, layer_name: str, reading: str, weights, description: str):
-    part = (layer_name, reading)
-    return Linear({part: weights}, description, {part: input_layer_name(model, layer_name)})
-
-
-def _one_feature(model: keras.Model, layer, feature: int) -> tuple[str, tuple[int, ...]]:
+def _one_feature(model: keras.Model, layer, index) -> tuple[str, tuple[int, ...], int]:
+    """The layer's name and output shape, and the checked feature index."""
     layer_name = resolve_layer(model, layer)
-    check_features(model, layer_name, [feature])
-    return layer_name, layer_shape(model, layer_name)
+    (index,) = check_features(model, layer_name, [index])
+    return layer_name, layer_shape(model, layer_name), index
 
 
 def channel(model: keras.Model, layer: int | str, index: int) -> Linear:
     """The mean of one conv channel over all positions (the reference's objective)."""
-    layer_name, shape = _one_feature(model, layer, index)
+    layer_name, shape, index = _one_feature(model, layer, index)
     if len(shape) != 3:
         raise ValueError(
             f"channel objectives need a conv layer; {layer_name} is not one. "
             f"Conv layers: {conv_layer_names(model)}; use unit() for dense layers."
         )
-    weights = np.zeros(shape[-1], np.float32)
-    weights[index] = 1.0
-    return _on_layer(model, layer_name, MEAN, weights, f"{layer_name}[:, :, {index}] mean")
+    return _channel(layer_name, shape, index)
 
 
 def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> Linear:
     """One conv channel's value at position (x, y) of its feature map."""
-    layer_name, shape = _one_feature(model, layer, index)
+    layer_name, shape, index = _one_feature(model, layer, index)
     if len(shape) != 3:
         raise ValueError(
             f"neuron objectives need a conv layer; {layer_name} is not one. "
@@ -466,20 +447,18 @@ def neuron(model: keras.Model, layer: int | str, index: int, x: int, y: int) -> 
     y = check_int("y", y, 0, shape[0] - 1)
     weights = np.zeros(shape, np.float32)
     weights[y, x, index] = 1.0
-    return _on_layer(model, layer_name, FULL, weights, f"{layer_name}[{y}, {x}, {index}]")
+    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{y}, {x}, {index}]")
 
 
 def unit(model: keras.Model, layer: str, index: int) -> Linear:
     """One unit of a dense layer, before its ReLU."""
-    layer_name, shape = _one_feature(model, layer, index)
+    layer_name, shape, index = _one_feature(model, layer, index)
     if len(shape) != 1:
         raise ValueError(
             f"unit objectives need a dense layer; {layer_name} is a conv "
             f"layer. Dense layers: {dense_layer_names(model)}."
         )
-    weights = np.zeros(shape, np.float32)
-    weights[index] = 1.0
-    return _on_layer(model, layer_name, FULL, weights, f"{layer_name}[{index}]")
+    return _unit(layer_name, shape, index)
 
 
 def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
@@ -488,12 +467,8 @@ def logit(model: keras.Model, digit: int, contrast: float = 0.0) -> Linear:
     With ``contrast`` > 0 the image must look like this digit *rather than* any
     other, not just raise every logit at once.
     """
-    layer_name, shape = _one_feature(model, None, digit)
-    contrast = check_non_negative_float("contrast", contrast)
-    weights = np.full(shape, -contrast / (shape[0] - 1), np.float32)
-    weights[digit] = 1.0
-    text = f"logit {digit}" + (f" - {contrast:g} * mean(other logits)" if contrast else "")
-    return _on_layer(model, layer_name, FULL, weights, text)
+    layer_name, shape, digit = _one_feature(model, None, digit)
+    return _logit(layer_name, shape, digit, check_non_negative_float("contrast", contrast))
 
 
 def feature(
@@ -501,12 +476,8 @@ def feature(
 ) -> Linear:
     """The tutorial's objective for one feature of a layer: a conv channel's mean,
     a dense unit, or a logit (with ``contrast``)."""
-    layer_name = resolve_layer(model, layer)
-    if layer_name == output_layer_name(model):
-        return logit(model, index, contrast)
-    if layer_name in conv_layer_names(model):
-        return channel(model, layer_name, index)
-    return unit(model, layer_name, index)
+    layer_name, _, index = _one_feature(model, layer, index)
+    return _feature(model, layer_name, index, check_non_negative_float("contrast", contrast))
 
 
 def layer_objectives(
@@ -519,9 +490,40 @@ def layer_objectives(
     layer_name = resolve_layer(model, layer)
     if features is None:
         features = range(num_features(model, layer_name))
-    return [
-        feature(model, layer_name, f, contrast) for f in check_features(model, layer_name, features)
-    ]
+    features = check_features(model, layer_name, features)
+    contrast = check_non_negative_float("contrast", contrast)
+    return [_feature(model, layer_name, index, contrast) for index in features]
+
+
+# The objectives of checked arguments: a layer's name, its output shape and a valid index.
+
+
+def _feature(model: keras.Model, layer_name: str, index: int, contrast: float) -> Linear:
+    shape = layer_shape(model, layer_name)
+    if layer_name == output_layer_name(model):
+        return _logit(layer_name, shape, index, contrast)
+    if layer_name in conv_layer_names(model):
+        return _channel(layer_name, shape, index)
+    return _unit(layer_name, shape, index)
+
+
+def _channel(layer_name: str, shape: tuple[int, ...], index: int) -> Linear:
+    weights = np.zeros(shape[-1], np.float32)
+    weights[index] = 1.0
+    return Linear({(layer_name, MEAN): weights}, f"{layer_name}[:, :, {index}] mean")
+
+
+def _unit(layer_name: str, shape: tuple[int, ...], index: int) -> Linear:
+    weights = np.zeros(shape, np.float32)
+    weights[index] = 1.0
+    return Linear({(layer_name, FULL): weights}, f"{layer_name}[{index}]")
+
+
+def _logit(layer_name: str, shape: tuple[int, ...], digit: int, contrast: float) -> Linear:
+    weights = np.full(shape, -contrast / (shape[0] - 1), np.float32)
+    weights[digit] = 1.0
+    text = f"logit {digit}" + (f" - {contrast:g} * mean(other logits)" if contrast else "")
+    return Linear({(layer_name, FULL): weights}, text)
 
 
 # ---------------------------------------------------------------------------

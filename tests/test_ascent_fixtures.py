@@ -1,6 +1,7 @@
 """The reference ascent gives the images recorded by
 tests/fixtures/make_ascent_fixtures.py (to 1e-5), so a rewrite of the engine
-cannot change them unnoticed."""
+cannot change them unnoticed: with the speed tricks of mnist_viz._fast on (the
+default) and with the straightforward code they stand in for."""
 
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
+from mnist_viz import _fast
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -30,8 +32,20 @@ def recorded():
     return model, record
 
 
+@pytest.fixture(params=["fast", "plain"])
+def switch(request):
+    """Each test once with the speed tricks on, once with them off."""
+    if request.param == "fast":
+        assert _fast.enabled()
+        yield request.param
+        return
+    with _fast.disabled():
+        assert not _fast.enabled()
+        yield request.param
+
+
 @pytest.mark.parametrize("layer", sorted(CASES))
-def test_reference_ascent_matches_the_recording(recorded, layer):
+def test_reference_ascent_matches_the_recording(recorded, layer, switch):
     model, record = recorded
     layer_id = None if layer == "logits" else layer
     features = CASES[layer]
@@ -79,7 +93,7 @@ def _seed_faithful_loop(model, layer_name, feature, start, steps):
 
 
 @pytest.mark.parametrize("layer", sorted(CASES))
-def test_the_engine_matches_the_seed_faithful_one_image_loop(recorded, layer):
+def test_the_engine_matches_the_seed_faithful_one_image_loop(recorded, layer, switch):
     model, record = recorded
     layer_id = None if layer == "logits" else layer
     layer_name = "layer_fc_out" if layer == "logits" else layer

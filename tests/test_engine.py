@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import ascent, explorer, params, transforms
+from mnist_viz import _fast, ascent, explorer, params, transforms
 from mnist_viz import objectives as ob
 from mnist_viz._tf import keras, tf
 
@@ -161,6 +161,26 @@ def test_a_network_the_fast_gradient_does_not_fit_runs_as_keras_builds_it(make):
     assert ly.ascent_model(model, names) is ly.layer_model(model, names)
 
 
+def test_switched_off_the_ascent_runs_the_straightforward_code(trained_model, monkeypatch):
+    from mnist_viz import layers as ly
+
+    names = ["layer_conv2"]
+    assert ly.ascent_model(trained_model, names) is not ly.layer_model(trained_model, names)
+
+    def compiled_loop(*args):
+        raise AssertionError("the compiled loop ran")
+
+    monkeypatch.setattr(_fast, "compiled_loop", compiled_loop)
+    model = mv.build_cnn((2,), (4,), kernel_size=3)  # fresh: nothing compiled for it yet
+    objectives = ob.layer_objectives(model, 0, [1])
+    with _fast.disabled():
+        assert ly.ascent_model(trained_model, names) is ly.layer_model(trained_model, names)
+        plain = mv.visualize(model, objectives, mv.REFERENCE.replace(steps=3))
+    assert plain.objective.shape == (3, 1)
+    with pytest.raises(AssertionError, match="the compiled loop ran"):
+        mv.visualize(model, objectives, mv.REFERENCE.replace(steps=3))
+
+
 def _mixed_objectives(model):
     return [
         ob.channel(model, 0, 3),
@@ -171,11 +191,6 @@ def _mixed_objectives(model):
         ob.channel(model, 0, 1) + 0.5 * ob.channel(model, 1, 2),  # two layers, one image
         ob.channel(model, 1, 9),
     ]
-
-
-def _without_inputs(objective):
-    """The same objective without knowing what its layers read: no shortcut."""
-    return ob.Linear(objective.weights, objective.description)
 
 
 def _batch_values_and_gradient(model, objectives, images):
@@ -191,12 +206,12 @@ def test_a_batch_reads_each_layers_input_instead_of_the_layer(trained_model):
     channels = ob.per_image(ob.layer_objectives(trained_model, "layer_conv2", [0, 5]))
     first = ob.per_image(ob.layer_objectives(trained_model, "layer_conv1", [1]))
     logits = ob.per_image(ob.layer_objectives(trained_model, None, [2], contrast=3.0))
-    assert channels.layers == ("layer_pool1",)
-    assert first.layers == ("x_image",)
-    assert logits.layers == ("layer_fc1_relu",)
-    assert ob.per_image(
-        [_without_inputs(o) for o in ob.layer_objectives(trained_model, "layer_conv2", [0])]
-    ).layers == ("layer_conv2",)
+    assert channels.reads(trained_model) == ("layer_pool1",)
+    assert first.reads(trained_model) == ("x_image",)
+    assert logits.reads(trained_model) == ("layer_fc1_relu",)
+    with _fast.disabled():  # the straightforward code reads the layers themselves
+        assert channels.reads(trained_model) == channels.layers == ("layer_conv2",)
+        assert logits.reads(trained_model) == logits.layers == ("layer_fc_out",)
 
 
 def test_reading_a_layers_input_gives_the_same_values_and_gradient(mnist, trained_model):
@@ -209,9 +224,8 @@ def test_reading_a_layers_input_gives_the_same_values_and_gradient(mnist, traine
         ]
     )
     values, gradient = _batch_values_and_gradient(trained_model, objectives, images)
-    plain_values, plain_gradient = _batch_values_and_gradient(
-        trained_model, [_without_inputs(o) for o in objectives], images
-    )
+    with _fast.disabled():
+        plain_values, plain_gradient = _batch_values_and_gradient(trained_model, objectives, images)
     atol = 1e-6 * np.abs(own).max()  # a logit with contrast may lie near 0
     np.testing.assert_allclose(values, own, rtol=1e-5, atol=atol)
     np.testing.assert_allclose(plain_values, own, rtol=1e-5, atol=atol)
@@ -468,6 +482,7 @@ ORDER = [
     "_checks",
     "_files",
     "_tf",
+    "_fast",
     "paths",
     "data",
     "model",
@@ -492,10 +507,16 @@ ORDER = [
 
 
 def _package_imports(path: Path):
+    """(module, names imported from it) per import; ``from mnist_viz import _fast``
+    imports the module ``_fast``."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mnist_viz"):
-            module = node.module.split(".")[1] if "." in node.module else "__init__"
-            yield module, [alias.name for alias in node.names]
+            names = [alias.name for alias in node.names]
+            if node.module == "mnist_viz" and all(name in ORDER for name in names):
+                yield from ((name, []) for name in names)
+            else:
+                module = node.module.split(".")[1] if "." in node.module else "__init__"
+                yield module, names
 
 
 def test_modules_import_only_modules_below_them_and_no_private_names():
