@@ -4,15 +4,17 @@ One module per stage; a module imports only modules listed above it:
 
     paths        where data and trained networks live (checkout or user cache)
     data         bytes on disk -> checked arrays (splits, one-hot labels, classes)
-    model        arrays -> a trained network (build, train, evaluate, keyed cache)
+    starts       where an ascent starts (noise, the mean digit) and the ink it added
+    model        the tutorial's network and its training (build_cnn, Trainer),
+                 evaluation, saving and loading
+    robust       adversarial examples (PGD) and adversarial training
+    networks     every network by name: a table of recipes, get_network (cached)
     layers       which layers a network has, named one way (index, name, "logits")
     objectives   what an ascent maximises: per-image features, diversity, your own
-    params       what an ascent changes and where it starts: pixels or a Fourier
-                 spectrum; blank, grey noise or the mean training digit
+    params       what an ascent changes: pixels or a Fourier spectrum
     transforms   what happens to the image on its way in: moves, penalties, blur
     ascent       the one compiled engine, its settings, presets and callbacks
     features     the tutorial's names (optimize_image(s), ascend) over the engine
-    robust       adversarial examples (PGD) and a network trained to resist them
     attribution  which pixels decide for one real digit, and sanity checks of maps
     judges       machine readers, distance to real digits, how a drawing is made
     diagnostics  numbers about features (dead, redundant, restarts, seeds)
@@ -53,15 +55,9 @@ _EXPORTS = {
         "classification_accuracy",
         "save_model",
         "load_model",
-        "default_model_path",
-        "cached_model_path",
-        "train_reference_cnn",
-        "train_cnn",
-        "load_or_train_reference",
-        "load_or_train_cnn",
-        "FAST_RECIPE",
-        "REFERENCE_RECIPE",
     ],
+    "robust": ["pgd_attack", "robust_accuracy", "AdversarialTrainer"],
+    "networks": ["Recipe", "Adversarial", "RECIPES", "get_network", "save_network", "network_path"],
     "layers": ["conv_layer_names", "dense_layer_names"],
     "objectives": [
         "Objective",
@@ -75,7 +71,8 @@ _EXPORTS = {
         "custom",
         "evaluate",
     ],
-    "params": ["DEFAULT_SEED", "PARAMETERIZATIONS", "noise_images", "mean_digit", "neutral_starts"],
+    "starts": ["DEFAULT_SEED", "noise_images", "mean_digit", "neutral_starts", "ink_added"],
+    "params": ["PARAMETERIZATIONS"],
     "transforms": ["PENALTIES", "random_affine"],
     "ascent": [
         "Settings",
@@ -99,15 +96,6 @@ _EXPORTS = {
         "visualize_digits",
     ],
     "features": ["ascend", "optimize_image", "optimize_images", "feature_objective"],
-    "robust": [
-        "pgd_attack",
-        "robust_accuracy",
-        "AdversarialTrainer",
-        "train_robust_cnn",
-        "load_or_train_robust",
-        "load_network",
-        "ink_added",
-    ],
     "attribution": ["ATTRIBUTION_METHODS=METHODS", "attribute", "normalize_maps"],
     "judges": [
         "JUDGES",
@@ -146,14 +134,16 @@ _WHERE = {
 _MODULES = (
     "paths",
     "data",
+    "starts",
     "model",
+    "robust",
+    "networks",
     "layers",
     "objectives",
     "params",
     "transforms",
     "ascent",
     "features",
-    "robust",
     "attribution",
     "judges",
     "diagnostics",

@@ -38,7 +38,8 @@ from mnist_viz._tf import keras, tf
 from mnist_viz.data import check_images, img_shape, img_size_flat, num_classes
 from mnist_viz.layers import check_linear_layers, conv_layer_names, output_layer_name, resolve_layer
 from mnist_viz.objectives import LayerOutputs, Objective, layer_objectives, per_image
-from mnist_viz.params import DEFAULT_SEED, PARAMETERIZATIONS, STARTS, parameterization, start_images
+from mnist_viz.params import PARAMETERIZATIONS, parameterization
+from mnist_viz.starts import DEFAULT_SEED, STARTS, start_images
 from mnist_viz.transforms import PENALTIES, blur, random_affine
 
 UPDATE_RULES = ("adam", "std", "l2")

@@ -44,7 +44,7 @@ from mnist_viz.layers import (
     relu_layer_name,
     resolve_layer,
 )
-from mnist_viz.params import DEFAULT_SEED
+from mnist_viz.starts import DEFAULT_SEED
 
 SMOOTHGRAD_SAMPLES = 25
 SMOOTHGRAD_NOISE = 0.15  # standard deviation, as a share of the pixel range [0, 1]

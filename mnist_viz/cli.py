@@ -325,13 +325,14 @@ def write_gallery(layer: str, method: str, seed: int, out: Path, network: str = 
     from mnist_viz.data import load_mnist
     from mnist_viz.judges import judge, load_judges
     from mnist_viz.model import classification_accuracy
+    from mnist_viz.networks import get_network
     from mnist_viz.objectives import layer_objectives
     from mnist_viz.plots import plot_image_grid
-    from mnist_viz.robust import load_network, robust_accuracy
+    from mnist_viz.robust import robust_accuracy
 
     started = time.perf_counter()
     data = load_mnist()
-    model = load_network(data, network)
+    model = get_network(network, data)
     settings = method_settings(method, model, layer)
     objectives = layer_objectives(model, layer, contrast=settings.contrast)
     n = len(objectives)
@@ -420,12 +421,12 @@ def write_attribution(
     from mnist_viz.attribution import attribute, normalize_maps
     from mnist_viz.data import load_mnist
     from mnist_viz.model import predict_classes
+    from mnist_viz.networks import get_network
     from mnist_viz.plots import plot_image_grid
-    from mnist_viz.robust import load_network
 
     started = time.perf_counter()
     data = load_mnist()
-    model = load_network(data, network)
+    model = get_network(network, data)
     images, true = data.test.images[:digits], data.test.cls[:digits]
     predicted = predict_classes(model, images)
     targets = {"predicted": predicted, "true": true}.get(target)

@@ -23,8 +23,8 @@ from mnist_viz.layers import (
     resolve_layer,
 )
 from mnist_viz.objectives import layer_objectives
-from mnist_viz.params import DEFAULT_SEED
 from mnist_viz.plots import plot_ascent_result
+from mnist_viz.starts import DEFAULT_SEED
 
 STATIC_EXPLORER = (
     "<p><em>The explorer runs in a live notebook: open this notebook in Jupyter, run it, then "

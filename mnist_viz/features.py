@@ -22,7 +22,7 @@ from mnist_viz._tf import keras
 from mnist_viz.ascent import REFERENCE, AscentHistory, PrintSteps, visualize
 from mnist_viz.data import check_images
 from mnist_viz.objectives import evaluate, feature, layer_objectives
-from mnist_viz.params import DEFAULT_SEED, noise_images
+from mnist_viz.starts import DEFAULT_SEED, noise_images
 
 _UNSET = object()
 

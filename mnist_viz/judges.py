@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import binary_dilation
@@ -38,19 +37,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from mnist_viz._tf import keras, tf
 from mnist_viz.data import MNIST, Split, check_classes, check_images, img_size_flat, num_classes
-from mnist_viz.model import FAST_RECIPE, cached_model_path, load_or_train, train_cnn
-from mnist_viz.robust import (
-    BLOB_INK,
-    BLOB_SHARPNESS,
-    BLOB_SIGMA,
-    ROBUST_JUDGE_RECIPE,
-    train_robust_cnn,
-)
+from mnist_viz.networks import get_network
 
-# A judge must not share the generator's architecture or seed: the tutorial's
-# network has 5x5 kernels with 16 and 36 filters and 128 units, seed 0.
-JUDGE_ARCHITECTURE = {"conv_filters": (12, 24), "fc_units": (64,), "kernel_size": 3}
-JUDGE_SEED = 1
 # A pixel is ink above this value (pixels run from 0, no ink, to 1, full ink).
 INK = 0.5
 # The paper: pixels more than this many pixels (in a square's reach) from any ink...
@@ -62,11 +50,6 @@ _FOUR_NEIGHBOURS = np.array([[[0, 1, 0], [1, 0, 1], [0, 1, 0]]], bool)
 _PAPER_REACH = np.ones((1, 2 * PAPER_REACH + 1, 2 * PAPER_REACH + 1), bool)
 
 
-def train_judge_cnn(split: Split, seed: int = JUDGE_SEED) -> keras.Model:
-    """A CNN unlike the tutorial's (see :data:`JUDGE_ARCHITECTURE`), fast recipe."""
-    return train_cnn(split, seed=seed, **JUDGE_ARCHITECTURE)
-
-
 def train_pixel_judge(split: Split) -> LogisticRegression:
     """Multinomial logistic regression on raw pixels (about 92% test accuracy)."""
     classifier = LogisticRegression(C=0.1, max_iter=300)
@@ -76,48 +59,14 @@ def train_pixel_judge(split: Split) -> LogisticRegression:
     return classifier
 
 
-def judge_model_path() -> Path:
-    """Where the cache keeps the CNN judge, keyed by what makes it."""
-    return cached_model_path("judge_cnn", **JUDGE_ARCHITECTURE, recipe=FAST_RECIPE, seed=JUDGE_SEED)
-
-
 def _reader(cnn: keras.Model) -> Callable:
     """The digits ``cnn`` reads in a batch of flat images."""
     return lambda images: np.argmax(cnn(images, training=False).numpy(), axis=1)
 
 
-def _cnn_judge(data: MNIST) -> Callable:
-    return _reader(
-        load_or_train(
-            lambda: train_judge_cnn(data.train), judge_model_path(), "the judge CNN (about 15 s)"
-        )
-    )
-
-
-def robust_judge_model_path() -> Path:
-    """Where the cache keeps the robust judge, keyed by what makes it."""
-    return cached_model_path(
-        "robust_judge_cnn",
-        **JUDGE_ARCHITECTURE,
-        recipe=ROBUST_JUDGE_RECIPE,
-        seed=JUDGE_SEED,
-        blobs={"sigma": BLOB_SIGMA, "ink": BLOB_INK, "sharpness": BLOB_SHARPNESS},
-    )
-
-
-def train_robust_judge(data: MNIST) -> keras.Model:
-    """The CNN judge's architecture, adversarially trained (:data:`ROBUST_JUDGE_RECIPE`)."""
-    return train_robust_cnn(data, JUDGE_ARCHITECTURE, ROBUST_JUDGE_RECIPE, seed=JUDGE_SEED)
-
-
-def _robust_judge(data: MNIST) -> Callable:
-    return _reader(
-        load_or_train(
-            lambda: train_robust_judge(data),
-            robust_judge_model_path(),
-            "the robust judge (under 2 minutes)",
-        )
-    )
+def _network_judge(recipe: str) -> Callable[[MNIST], Callable]:
+    """A judge that reads with the network named ``recipe`` in the table of recipes."""
+    return lambda data: _reader(get_network(recipe, data))
 
 
 def _pixel_judge(data: MNIST) -> Callable:
@@ -136,12 +85,14 @@ class JudgeSpec:
 # name -> judge. A new judge is one entry; verdicts, tables and summary.json
 # list every judge here, in this order.
 JUDGES: dict[str, JudgeSpec] = {
-    "cnn": JudgeSpec("an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)", _cnn_judge),
+    "cnn": JudgeSpec(
+        "an independent CNN (3x3 kernels, 12 and 24 filters, seed 1)", _network_judge("judge")
+    ),
     "pixel": JudgeSpec("logistic regression on raw pixels", _pixel_judge),
     "robust": JudgeSpec(
         "the CNN judge's architecture, adversarially trained (epsilon 0.3) "
         "and taught to give no class to 'no digit' blobs",
-        _robust_judge,
+        _network_judge("robust judge"),
     ),
 }
 
@@ -161,7 +112,8 @@ class Judges:
 
 def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
     """The judges in :data:`JUDGES` (default: all), trained on ``data.train``. The
-    CNN judge is cached (see :func:`judge_model_path`); logistic regression takes ~10 s."""
+    network judges come from :func:`~mnist_viz.networks.get_network`; logistic
+    regression takes ~10 s."""
     names = list(JUDGES) if names is None else list(names)
     unknown = [name for name in names if name not in JUDGES]
     if unknown:

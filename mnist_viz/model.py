@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,29 +30,9 @@ from mnist_viz.paths import CACHE_ENV_VAR, models_dir, writable_folder
 
 OUTPUT_LAYER = "layer_fc_out"
 
-# The main tutorial's recipe, and a faster one for experiments that train many
-# networks: a larger batch and a 40x larger learning rate that decays to zero
-# along a cosine reach about 99.3% in 1,500 iterations (under 4 epochs).
-REFERENCE_RECIPE = {
-    "batch_size": 64,
-    "learning_rate": 1e-4,
-    "num_iterations": 10_000,
-    "schedule": "constant",
-}
-FAST_RECIPE = {
-    "batch_size": 128,
-    "learning_rate": 4e-3,
-    "num_iterations": 1500,
-    "schedule": "cosine",
-}
-SCHEDULES = ("constant", "cosine")
 
-# The main tutorial's network and seed.
-REFERENCE_ARCHITECTURE = {"conv_filters": (16, 36), "fc_units": (128,), "kernel_size": 5}
-REFERENCE_SEED = 0
-
-
-def _check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
+def check_layer_sizes(name: str, sizes) -> tuple[int, ...]:
+    """A sequence of layer sizes, each a whole number >= 1, as a tuple."""
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise TypeError(
             f"{name} must be a sequence of layer sizes such as (16, 36), got {sizes!r}."
@@ -74,8 +53,8 @@ def build_cnn(
     The defaults give the reference network with 242,062 parameters. Input is a
     batch of flat 784-pixel images in [0, 1]; output is the logits.
     """
-    conv_filters = _check_layer_sizes("conv_filters", conv_filters)
-    fc_units = _check_layer_sizes("fc_units", fc_units)
+    conv_filters = check_layer_sizes("conv_filters", conv_filters)
+    fc_units = check_layer_sizes("fc_units", fc_units)
     check_positive_int("kernel_size", kernel_size)
     seed = check_seed(seed)
     seeds = iter(range(seed or 0, (seed or 0) + 100))
@@ -230,16 +209,9 @@ def cached_model_path(name: str, **made_by) -> Path:
     return models_dir() / f"{name}-{key.hexdigest()[:12]}.keras"
 
 
-def default_model_path() -> Path:
-    """Where the cache keeps the main tutorial's network (see :func:`cached_model_path`)."""
-    return cached_model_path(
-        "cnn", **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=REFERENCE_SEED
-    )
-
-
-def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Path:
+def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
     """Save ``model`` as a .keras file, atomically (temporary file, then rename)."""
-    path = Path(path) if path is not None else default_model_path()
+    path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model files must end in .keras, got {str(path)!r}.")
     writable_folder(path.parent, CACHE_ENV_VAR)
@@ -248,152 +220,11 @@ def save_model(model: keras.Model, path: str | os.PathLike | None = None) -> Pat
     return path
 
 
-def load_model(path: str | os.PathLike | None = None) -> keras.Model:
+def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a model saved by :func:`save_model`."""
-    path = Path(path) if path is not None else default_model_path()
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no saved model at {path}; run the main tutorial "
-            "notebook (or train_reference_cnn) to create it."
+            f"no saved model at {path}; mv.get_network(name) trains and caches a named network."
         )
     return keras.models.load_model(path)
-
-
-def train_cnn(
-    split: Split,
-    conv_filters: Sequence[int] = (16, 36),
-    fc_units: Sequence[int] = (128,),
-    recipe: dict | None = None,
-    seed: int = 0,
-    report_every: int | None = None,
-    kernel_size: int = 5,
-) -> keras.Model:
-    """Build a network (see :func:`build_cnn`) and train it with ``recipe``
-    (default :data:`FAST_RECIPE`): a dict of batch_size, learning_rate, num_iterations.
-
-    ``seed`` fixes both the initial weights and the order of the batches, so the
-    result does not depend on what was trained before.
-    """
-    recipe = check_recipe(FAST_RECIPE if recipe is None else recipe)
-    model = build_cnn(conv_filters, fc_units, kernel_size=kernel_size, seed=seed)
-    trainer = recipe_trainer(model, split.with_seed(seed), recipe, report_every)
-    trainer.optimize(recipe["num_iterations"])
-    return model
-
-
-def check_recipe(recipe) -> dict:
-    """A complete recipe: batch_size, learning_rate, num_iterations and schedule
-    (one of :data:`SCHEDULES`; "constant" when left out)."""
-    if not isinstance(recipe, dict):
-        raise TypeError(f"recipe must be a dict like FAST_RECIPE, got {type(recipe).__name__}.")
-    required = {"batch_size", "learning_rate", "num_iterations"}
-    known = required | {"schedule"}
-    if not required <= set(recipe) or not set(recipe) <= known:
-        raise ValueError(
-            f"recipe must have the keys {sorted(required)} and optionally "
-            f"'schedule', got {sorted(recipe)}."
-        )
-    recipe = {"schedule": "constant", **recipe}
-    if recipe["schedule"] not in SCHEDULES:
-        raise ValueError(f"recipe schedule must be one of {SCHEDULES}, got {recipe['schedule']!r}.")
-    check_positive_int("num_iterations", recipe["num_iterations"])
-    check_positive_float("learning_rate", recipe["learning_rate"])
-    return recipe
-
-
-def recipe_trainer(
-    model: keras.Model,
-    split: Split,
-    recipe: dict,
-    report_every: int | None = None,
-    trainer: type[Trainer] = Trainer,
-    **options,
-) -> Trainer:
-    """A ``trainer`` (default :class:`Trainer`; ``options`` go to it) set up as
-    ``recipe`` says (see :func:`check_recipe`)."""
-    recipe = check_recipe(recipe)
-    learning_rate = recipe["learning_rate"]
-    if recipe["schedule"] == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            learning_rate, recipe["num_iterations"]
-        )
-    return trainer(
-        model,
-        split,
-        batch_size=recipe["batch_size"],
-        learning_rate=learning_rate,
-        report_every=report_every,
-        **options,
-    )
-
-
-def train_reference_cnn(split: Split, seed: int = REFERENCE_SEED) -> keras.Model:
-    """Build and train the reference network with the main tutorial's recipe."""
-    return train_cnn(
-        split, **REFERENCE_ARCHITECTURE, recipe=REFERENCE_RECIPE, seed=seed, report_every=1000
-    )
-
-
-def load_or_train(
-    train: Callable[[], keras.Model], path: str | os.PathLike, description: str
-) -> keras.Model:
-    """The model cached at ``path``, or ``train()``'s model, cached there.
-
-    A cache file that cannot be loaded is reported in one line, never used, and
-    replaced by a freshly trained model. Both notices go to stderr: they say what
-    happens to the cache, not what the model is.
-    """
-    path = Path(path)
-    if path.is_file():
-        try:
-            return load_model(path)
-        except Exception as err:  # any unreadable file: report and retrain
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            print(
-                f"Cached model {path.name} is unreadable ({reason[:120]}); retraining.",
-                file=sys.stderr,
-            )
-    else:
-        print(f"No cached model at {path.name}; training {description}.", file=sys.stderr)
-    writable_folder(path.parent, CACHE_ENV_VAR)  # before spending minutes on training
-    model = train()
-    save_model(model, path)
-    return model
-
-
-def load_or_train_reference(split: Split, path: str | os.PathLike | None = None) -> keras.Model:
-    """The main tutorial's trained network from the cache, trained and cached if
-    missing or unreadable (see :func:`load_or_train`)."""
-    path = Path(path) if path is not None else default_model_path()
-    return load_or_train(
-        lambda: train_reference_cnn(split),
-        path,
-        "the reference network (about a minute on a laptop CPU)",
-    )
-
-
-def load_or_train_cnn(
-    split: Split,
-    conv_filters: Sequence[int] = (16, 36),
-    fc_units: Sequence[int] = (128,),
-    recipe: dict | None = None,
-    seed: int = 0,
-    kernel_size: int = 5,
-) -> keras.Model:
-    """:func:`train_cnn`'s network from the cache, trained and cached when missing
-    (see :func:`load_or_train`): an experiment that trains the same network and
-    seed twice, in a notebook or a test, trains it once per machine."""
-    recipe = check_recipe(FAST_RECIPE if recipe is None else recipe)
-    path = cached_model_path(
-        "experiment",
-        conv_filters=[int(f) for f in conv_filters],
-        fc_units=[int(u) for u in fc_units],
-        kernel_size=kernel_size,
-        recipe=recipe,
-        seed=seed,
-    )
-    return load_or_train(
-        lambda: train_cnn(split, conv_filters, fc_units, recipe, seed, kernel_size=kernel_size),
-        path,
-        f"conv filters {tuple(conv_filters)}, dense units {tuple(fc_units)}, seed {seed}",
-    )

@@ -14,59 +14,10 @@ parameters valid after a step. A new one is a class and an entry in
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from mnist_viz._checks import DEFAULT_SEED, check_positive_int, check_seed
 from mnist_viz._tf import tf
-from mnist_viz.data import MNIST, check_images, img_shape, img_size, load_mnist
-
-STARTS = ("blank", "noise", "mean digit")
-
-
-def noise_images(n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
-    """``n`` starting images of small noise around mid-grey, uniform in [0.45, 0.55]
-    (``seed=None``: different every call)."""
-    n = check_positive_int("n", n)
-    rng = np.random.default_rng(check_seed(seed))
-    return rng.uniform(0.45, 0.55, size=(n, *img_shape)).astype(np.float32)
-
-
-def mean_digit(data: MNIST) -> np.ndarray:
-    """The mean of all training digits, (28, 28): a class-neutral start that
-    carries a mild prior from the data (ink where digits usually have it)."""
-    return data.train.images.mean(axis=0).reshape(img_shape)
-
-
-@functools.lru_cache(maxsize=1)
-def _mean_training_digit() -> np.ndarray:
-    return mean_digit(load_mnist())
-
-
-def neutral_starts(
-    base: np.ndarray, n: int, noise: float = 0.05, seed: int | None = DEFAULT_SEED
-) -> np.ndarray:
-    """``n`` copies of the image ``base`` (28, 28) plus seeded uniform noise of
-    +/- ``noise``, clipped to [0, 1]: one class-neutral start per restart."""
-    base = check_images("base", np.reshape(base, (1, -1)))[0]
-    n = check_positive_int("n", n)
-    rng = np.random.default_rng(check_seed(seed))
-    jitter = rng.uniform(-noise, noise, size=(n, *base.shape)).astype(np.float32)
-    return np.clip(base + jitter, 0.0, 1.0)
-
-
-def start_images(n: int, start: str, seed: int | None) -> np.ndarray:
-    """Starting images, shape (n, 28, 28): ``"blank"`` (no ink, all 0), ``"noise"``
-    (grey noise) or ``"mean digit"`` (the mean training digit plus seeded noise of
-    +/- 0.05, see :func:`neutral_starts`)."""
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, got {start!r}.")
-    if start == "noise":
-        return noise_images(n, seed)
-    if start == "mean digit":
-        return neutral_starts(_mean_training_digit(), n, seed=seed)
-    return np.zeros((n, *img_shape), np.float32)
+from mnist_viz.data import img_size
 
 
 class Pixels:

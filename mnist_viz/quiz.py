@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from mnist_viz.data import check_classes, check_images, img_size_flat
-from mnist_viz.params import DEFAULT_SEED
+from mnist_viz.starts import DEFAULT_SEED
 
 
 @dataclasses.dataclass(frozen=True)

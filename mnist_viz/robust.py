@@ -1,31 +1,24 @@
-"""Adversarial examples, and a network trained to resist them.
+"""Adversarial examples, and training that resists them.
 
-    pgd_attack         projected gradient descent in an L-infinity ball (Madry et
-                       al., 2018): batched, compiled once per model
-    robust_accuracy    the fraction of images still classified right under attack
-    AdversarialTrainer the tutorial's :class:`~mnist_viz.model.Trainer`, each step
-                       on FGSM images with a random start ("fast" adversarial
-                       training, Wong et al., 2020)
-    train_robust_cnn   an adversarially trained ``build_cnn`` network, guarded
-                       against catastrophic overfitting
-    load_network       the tutorial's network, "standard" or "robust", from the
-                       cache (trained and cached on first use)
-    no_digit_blobs     smooth blotches of ink that are no digit, which a robust
-                       judge learns to give every class the same probability
-    mean_digit, neutral_starts   class-neutral start images for an ascent
-    ink_added          what an ascent drew, without its start's faint ink
+    pgd_attack           projected gradient descent in an L-infinity ball (Madry
+                         et al., 2018): batched, compiled once per model
+    robust_accuracy      the fraction of images still classified right under attack
+    AdversarialTrainer   the tutorial's :class:`~mnist_viz.model.Trainer`, each step
+                         on FGSM images with a random start ("fast" adversarial
+                         training, Wong et al., 2020), optionally with "no digit"
+                         blobs that it learns to give every class the same probability
+    train_adversarially  epochs of it, guarded against catastrophic overfitting
 
-Pixels live in [0, 1]; an attack of size ``epsilon`` moves every pixel by at most
-``epsilon`` and keeps it in [0, 1].
+Which networks are trained this way, and how long, is in
+:data:`mnist_viz.networks.RECIPES`. Pixels live in [0, 1]; an attack of size
+``epsilon`` moves every pixel by at most ``epsilon`` and keeps it in [0, 1].
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import os
 import weakref
-from pathlib import Path
 
 import numpy as np
 
@@ -37,51 +30,16 @@ from mnist_viz._checks import (
     check_seed,
 )
 from mnist_viz._tf import keras, tf
-from mnist_viz.data import MNIST, Split, check_classes, check_images, img_size_flat, num_classes
-from mnist_viz.model import (
-    REFERENCE_ARCHITECTURE,
-    REFERENCE_SEED,
-    Trainer,
-    build_cnn,
-    cached_model_path,
-    check_recipe,
-    load_or_train,
-    load_or_train_reference,
-    predict_classes,
-    recipe_trainer,
-)
-from mnist_viz.params import DEFAULT_SEED, mean_digit, neutral_starts  # noqa: F401 (re-exported)
+from mnist_viz.data import Split, check_classes, check_images, img_size_flat, num_classes
+from mnist_viz.model import Trainer, predict_classes
+from mnist_viz.starts import DEFAULT_SEED
 
-# Fast adversarial training (Wong et al., 2020) on MNIST: FGSM from a random
-# start in the epsilon ball, a step of 1.25 epsilon. Three changes make 4 epochs
-# on a laptop CPU enough: epsilon grows linearly from 0 over the first half epoch
-# (at full size from the first step, the network learns slowly); the learning
-# rate decays from 5e-3 to 0 along a cosine (Wong et al. use a cyclic one); and
-# training uses epsilon 0.33, a tenth above the 0.3 it is tested at. Measured
-# here: 98.7% clean and 81% PGD-20 accuracy at 0.3 for the tutorial's network
-# (trained at 0.3 itself: 80.4%, too close to the 80% it must reach).
-ROBUST_RECIPE = {
-    "epsilon": 0.33,
-    "step_ratio": 1.25,
-    "batch_size": 128,
-    "learning_rate": 5e-3,
-    "schedule": "cosine",
-    "ramp_epochs": 0.5,
-    "epochs": 4,
-}
-# The robust judge: the judge's smaller architecture (see mnist_viz.judges),
-# 3 epochs at the tested epsilon, and a tenth more rows per batch: "no digit"
-# blobs (see no_digit_blobs) that it learns to give every class the same
-# probability. Adversarial training alone left it reading 9 of the reference
-# method's 10 scribbles; with the blobs it reads them about as often as chance.
-ROBUST_JUDGE_RECIPE = {**ROBUST_RECIPE, "epsilon": 0.3, "epochs": 3, "no_digit_share": 0.1}
-# Optional recipe keys and their defaults.
-RECIPE_DEFAULTS = {"no_digit_share": 0.0}
 # The blobs: Gaussian-smoothed noise (sigma in pixels), cut at a random level so
 # that ink covers 20% to 70% of the image, with soft edges.
 BLOB_SIGMA = 1.6
 BLOB_INK = (0.2, 0.7)
 BLOB_SHARPNESS = 8.0
+BLOBS = {"sigma": BLOB_SIGMA, "ink": BLOB_INK, "sharpness": BLOB_SHARPNESS}
 # The attack that measures robustness: PGD-20, steps of epsilon / 8, one random
 # start, at the epsilon the literature uses for MNIST.
 TEST_EPSILON = 0.3
@@ -91,8 +49,6 @@ ATTACK_STEPS = 20
 COLLAPSE_DROP = 0.2
 HELD_OUT = 512
 
-NETWORKS = ("standard", "robust")
-
 
 def check_epsilon(epsilon) -> float:
     """An attack size in (0, 1]: pixels live in [0, 1]."""
@@ -100,13 +56,6 @@ def check_epsilon(epsilon) -> float:
     if epsilon > 1:
         raise ValueError(f"epsilon must be in (0, 1] (pixels live in [0, 1]), got {epsilon}.")
     return epsilon
-
-
-def check_network(network: str) -> str:
-    """``"standard"`` or ``"robust"``."""
-    if network not in NETWORKS:
-        raise ValueError(f"network must be one of {list(NETWORKS)}, got {network!r}.")
-    return network
 
 
 # ---------------------------------------------------------------------------
@@ -235,11 +184,12 @@ class AdversarialTrainer(Trainer):
         split: Split,
         epsilon: float = 0.3,
         step_ratio: float = 1.25,
-        seed: int = REFERENCE_SEED,
+        seed: int = 0,
         no_digit_share: float = 0.0,
         **trainer_options,
     ):
-        self.epsilon = tf.Variable(check_epsilon(epsilon), trainable=False, dtype=tf.float32)
+        self.full_epsilon = check_epsilon(epsilon)
+        self.epsilon = tf.Variable(self.full_epsilon, trainable=False, dtype=tf.float32)
         self.step_ratio = check_positive_float("step_ratio", step_ratio)
         self.seed = check_int("seed", seed, 0, MAX_SEED)
         share = check_no_digit_share(no_digit_share)
@@ -329,45 +279,34 @@ def _restore(trainer: Trainer, snapshot: list[np.ndarray]) -> None:
         variable.assign(value)
 
 
-def train_robust_cnn(
-    data: MNIST,
-    architecture: dict | None = None,
-    recipe: dict | None = None,
-    seed: int = REFERENCE_SEED,
+def train_adversarially(
+    trainer: AdversarialTrainer,
+    validation: Split,
+    epochs: int,
+    ramp_epochs: float = 0.5,
     report: bool = True,
-) -> keras.Model:
-    """A ``build_cnn`` network (default: the tutorial's) trained adversarially
-    with ``recipe`` (default :data:`ROBUST_RECIPE`).
+) -> None:
+    """``epochs`` epochs of ``trainer``, epsilon growing linearly from 0 over the
+    first ``ramp_epochs``.
 
-    After every epoch, PGD-10 accuracy on 512 validation digits is measured (and
-    printed with ``report``). If it falls by more than :data:`COLLAPSE_DROP` below
-    its best, FGSM training has overfitted catastrophically (Wong et al., 2020):
-    the best epoch's weights and optimiser state are restored and training stops.
+    After every epoch, PGD-10 accuracy on 512 ``validation`` digits is measured
+    (and printed with ``report``). If it falls by more than :data:`COLLAPSE_DROP`
+    below its best, FGSM training has overfitted catastrophically (Wong et al.,
+    2020): the best epoch's weights and optimiser state are restored and training
+    stops.
     """
-    architecture = REFERENCE_ARCHITECTURE if architecture is None else architecture
-    recipe = check_robust_recipe(ROBUST_RECIPE if recipe is None else recipe)
-    model = build_cnn(**architecture, seed=seed)
-    per_epoch = math.ceil(len(data.train) / recipe["batch_size"])
-    trainer = recipe_trainer(
-        model,
-        data.train.with_seed(seed),
-        _step_recipe(recipe, per_epoch * recipe["epochs"]),
-        trainer=AdversarialTrainer,
-        epsilon=recipe["epsilon"],
-        step_ratio=recipe["step_ratio"],
-        seed=seed,
-        no_digit_share=recipe["no_digit_share"],
-    )
-    held_out = data.validation.images[:HELD_OUT], data.validation.cls[:HELD_OUT]
+    epsilon = trainer.full_epsilon
+    per_epoch = math.ceil(len(trainer.split) / trainer.batch_size)
+    held_out = validation.images[:HELD_OUT], validation.cls[:HELD_OUT]
     best, best_accuracy = None, -1.0
-    ramp = round(recipe["ramp_epochs"] * per_epoch)
-    for epoch in range(1, recipe["epochs"] + 1):
-        _train_one_epoch(trainer, per_epoch, recipe["epsilon"], ramp)
-        accuracy = robust_accuracy(model, *held_out, recipe["epsilon"], steps=10, seed=epoch)
+    ramp = round(ramp_epochs * per_epoch)
+    for epoch in range(1, epochs + 1):
+        _train_one_epoch(trainer, per_epoch, epsilon, ramp)
+        accuracy = robust_accuracy(trainer.model, *held_out, epsilon, steps=10, seed=epoch)
         if report:
             print(
-                f"Epoch {epoch}/{recipe['epochs']}: PGD-10 accuracy at epsilon "
-                f"{recipe['epsilon']} on {HELD_OUT} held-out digits: {accuracy:.1%}"
+                f"Epoch {epoch}/{epochs}: PGD-10 accuracy at epsilon "
+                f"{epsilon:.2f} on {HELD_OUT} held-out digits: {accuracy:.1%}"
             )
         if accuracy >= best_accuracy:
             best, best_accuracy = _snapshot(trainer), accuracy
@@ -378,18 +317,6 @@ def train_robust_cnn(
                 "catastrophic overfitting; restored the best epoch and stopped."
             )
             break
-    return model
-
-
-def _step_recipe(recipe: dict, iterations: int) -> dict:
-    """The part of an adversarial recipe that a standard recipe also has
-    (see :func:`mnist_viz.model.check_recipe`), over ``iterations`` steps."""
-    return {
-        "batch_size": recipe["batch_size"],
-        "learning_rate": recipe["learning_rate"],
-        "schedule": recipe["schedule"],
-        "num_iterations": iterations,
-    }
 
 
 def check_no_digit_share(value) -> float:
@@ -401,72 +328,3 @@ def check_no_digit_share(value) -> float:
     if not 0 <= value < 1:
         raise ValueError(f"no_digit_share must be in [0, 1), got {value}.")
     return float(value)
-
-
-def check_robust_recipe(recipe) -> dict:
-    """A complete adversarial recipe with the keys of :data:`ROBUST_RECIPE`."""
-    if not isinstance(recipe, dict) or not (
-        set(ROBUST_RECIPE) <= set(recipe) <= set(ROBUST_RECIPE) | set(RECIPE_DEFAULTS)
-    ):
-        raise ValueError(
-            f"recipe must be a dict with the keys {sorted(ROBUST_RECIPE)} "
-            f"(and optionally {sorted(RECIPE_DEFAULTS)}), got {recipe!r}."
-        )
-    recipe = {**RECIPE_DEFAULTS, **recipe}
-    check_no_digit_share(recipe["no_digit_share"])
-    check_positive_int("epochs", recipe["epochs"])
-    check_recipe(_step_recipe(recipe, recipe["epochs"]))  # schedule and learning rate
-    if not 0 <= recipe["ramp_epochs"] <= recipe["epochs"]:
-        raise ValueError(
-            f"recipe ramp_epochs must be in [0, epochs], got {recipe['ramp_epochs']!r}."
-        )
-    check_epsilon(recipe["epsilon"])
-    check_positive_float("step_ratio", recipe["step_ratio"])
-    check_positive_int("batch_size", recipe["batch_size"])
-    return recipe
-
-
-def robust_model_path() -> Path:
-    """Where the cache keeps the adversarially trained tutorial network."""
-    return cached_model_path(
-        "robust_cnn", **REFERENCE_ARCHITECTURE, recipe=ROBUST_RECIPE, seed=REFERENCE_SEED
-    )
-
-
-def load_or_train_robust(data: MNIST, path: str | os.PathLike | None = None) -> keras.Model:
-    """The tutorial's network trained adversarially, from the cache; trained
-    (with progress) and cached when missing or unreadable. The cache file is
-    written only when training completes, in one rename."""
-    path = Path(path) if path is not None else robust_model_path()
-    return load_or_train(
-        lambda: train_robust_cnn(data), path, "the robust network (about 3 minutes on a laptop CPU)"
-    )
-
-
-def load_network(data: MNIST, network: str = "standard") -> keras.Model:
-    """The tutorial's network, ``"standard"`` or ``"robust"``ly trained, from the
-    cache (trained and cached on first use)."""
-    if check_network(network) == "standard":
-        return load_or_train_reference(data.train)
-    return load_or_train_robust(data)
-
-
-def ink_added(images, starts, threshold: float = 0.05) -> np.ndarray:
-    """``images`` with every pixel that the ascent did not darken by more than
-    ``threshold`` beyond its start set to 0 (no ink), shape (n, 28, 28): what the
-    steps drew, without the start's faint ink (e.g. the mean digit's grey halo).
-
-    ``images`` and ``starts`` are (n, 28, 28) or (n, 784), in [0, 1], of one shape.
-    """
-    images = check_images("images", images)
-    starts = check_images("starts", starts)
-    if images.shape != starts.shape:
-        raise ValueError(
-            f"images and starts must have the same shape, got {images.shape} and {starts.shape}."
-        )
-    threshold = check_positive_float("threshold", threshold)
-    if threshold >= 1:
-        raise ValueError(
-            f"threshold must be in (0, 1): pixels change by at most 1, got {threshold}."
-        )
-    return np.where(images - starts > threshold, images, 0.0).astype(np.float32)

@@ -9,7 +9,7 @@ import pytest
 import mnist_viz as mv
 from mnist_viz import ascent as vz
 from mnist_viz import objectives as ob
-from mnist_viz import params
+from mnist_viz import starts as st
 from mnist_viz import transforms as tr
 from mnist_viz._tf import keras, tf
 
@@ -219,7 +219,7 @@ def test_both_update_rules_raise_the_objective(trained_model, update):
     objectives = ob.layer_objectives(trained_model, None, range(10))
     settings = PLAIN.replace(steps=40, update=update, start="noise")
     result = vz.visualize(trained_model, objectives, settings, seed=0)
-    start = ob.evaluate(trained_model, objectives, params.start_images(10, "noise", 0))
+    start = ob.evaluate(trained_model, objectives, st.start_images(10, "noise", 0))
     end = ob.evaluate(trained_model, objectives, result.images)
     assert np.all(end > start + 1)
     assert np.all(mv.predict_classes(trained_model, result.images) == np.arange(10))
@@ -235,7 +235,7 @@ def test_batch_equals_one_at_a_time_without_random_transforms(trained_model):
     ]
     settings = PLAIN.replace(tv=0.01, l1=0.01, blur_every=5, start="noise", update="std")
     together = vz.visualize(trained_model, objectives, settings, seed=2).images
-    starts = params.start_images(3, "noise", 2)
+    starts = st.start_images(3, "noise", 2)
     for i, objective in enumerate(objectives):
         alone = vz.visualize(trained_model, [objective], settings, start=starts[i : i + 1]).images
         np.testing.assert_allclose(alone[0], together[i], atol=1e-4)
@@ -290,7 +290,7 @@ def test_a_zero_gradient_is_reported_and_stays_finite(update, capsys):
         callbacks=[vz.PrintProgress(every=5)],
     )
     assert np.all(np.isfinite(result.images)) and result.no_gradient.all()
-    np.testing.assert_allclose(result.images, params.start_images(2, "noise", 0), atol=1e-6)
+    np.testing.assert_allclose(result.images, st.start_images(2, "noise", 0), atol=1e-6)
     assert "no gradient for 2 of 2 images" in capsys.readouterr().out
 
 
@@ -325,11 +325,9 @@ def test_plain_shift_l1_is_plain_steps_with_a_shift_and_an_ink_charge(trained_mo
 
 
 def test_the_mean_digit_start_is_the_mean_training_digit_plus_seeded_noise(mnist):
-    starts = params.start_images(3, "mean digit", 4)
-    np.testing.assert_array_equal(
-        starts, params.neutral_starts(params.mean_digit(mnist), 3, seed=4)
-    )
-    assert np.abs(starts - params.mean_digit(mnist)).max() <= 0.05 + 1e-6
+    starts = st.start_images(3, "mean digit", 4)
+    np.testing.assert_array_equal(starts, st.neutral_starts(st.mean_digit(mnist), 3, seed=4))
+    assert np.abs(starts - st.mean_digit(mnist)).max() <= 0.05 + 1e-6
     assert np.abs(starts[0] - starts[1]).max() > 0  # each image its own noise
 
 

@@ -256,10 +256,17 @@ CASES = [
     ),
     (
         "unknown network",
-        lambda m, t: mv.load_network(None, "sturdy"),
+        lambda m, t: mv.get_network("sturdy"),
         ValueError,
         "'sturdy'",
-        "['standard', 'robust']",
+        "['standard', 'fast', 'robust', 'judge', 'robust judge'",
+    ),
+    (
+        "unknown learning-rate schedule",
+        lambda m, t: mv.Recipe("mine", "a network", schedule="linear"),
+        ValueError,
+        "'linear'",
+        "('constant', 'cosine')",
     ),
     (
         "epsilon above 1 for training",

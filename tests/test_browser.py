@@ -40,7 +40,7 @@ FIRST_IMAGE_MS = 300_000  # the first cell may train the tutorial's network
 # The cells of notebook 03 that show the explorer, and one that breaks it on purpose.
 NOTEBOOK_CELLS = [
     "import mnist_viz as mv\nfrom mnist_viz import explorer\n\n"
-    "data = mv.load_mnist()\nmodel = mv.load_or_train_reference(data.train)",
+    'data = mv.load_mnist()\nmodel = mv.get_network("standard", data)',
     "explorer.explorer(model)",
     "def broken(*args, **kwargs):\n    raise ValueError('feature 99 does not exist')\n\n\n"
     "explorer.explore_feature = broken",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import cli, judges, robust
+from mnist_viz import cli, robust
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,8 @@ def model_cache(tmp_path_factory, trained_model):
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MNIST_VIZ_CACHE", str(folder))
-        for path in (
-            mv.default_model_path(),
-            robust.robust_model_path(),
-            judges.judge_model_path(),
-            judges.robust_judge_model_path(),
-        ):
-            mv.save_model(trained_model, path)
+        for name in ("standard", "robust", "judge", "robust judge"):
+            mv.save_network(trained_model, name)
     return folder
 
 
@@ -110,7 +105,7 @@ def test_the_robust_network_with_plain_steps(tmp_path, model_cache, trained_mode
         "robust_judge_correct",
     }
     digits = np.load(tmp_path / "logits.npy")
-    start = robust.neutral_starts(robust.mean_digit(mnist), 10, seed=2)
+    start = mv.neutral_starts(mv.mean_digit(mnist), 10, seed=2)
     assert np.abs(digits - start).max() > 0.1  # the steps moved the mean digit
 
 
@@ -191,7 +186,7 @@ def test_attribute_writes_maps_grid_and_summary(tmp_path, model_cache, mnist, me
     assert summary["targets"] == expected and summary["true"] == mnist.test.cls[:7].tolist()
     assert summary["method"] == method and summary["network"] == "standard"
     again = mv.attribute(
-        mv.load_model(model_cache / mv.default_model_path().name),
+        mv.load_model(model_cache / mv.network_path("standard").name),
         mnist.test.images[:7],
         expected,
         method,
@@ -256,7 +251,8 @@ def test_the_command_lines_names_match_the_package():
     from mnist_viz import attribution, robust
 
     assert cli.ATTRIBUTION_METHODS == attribution.METHODS
-    assert cli.NETWORKS == robust.NETWORKS and cli.TEST_EPSILON == robust.TEST_EPSILON
+    assert cli.NETWORKS and all(network in mv.RECIPES for network in cli.NETWORKS)
+    assert cli.TEST_EPSILON == robust.TEST_EPSILON
     assert cli.DEFAULT_SEED == mv.DEFAULT_SEED
     model = mv.build_cnn(seed=0)
     assert (

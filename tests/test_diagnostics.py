@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import diagnostics
+from mnist_viz import diagnostics, networks
 from mnist_viz._tf import keras
 
 
@@ -56,12 +56,24 @@ def test_with_seed_shares_data_and_fixes_order(mnist):
     np.testing.assert_array_equal(a.next_batch(32)[0], b.next_batch(32)[0])
 
 
-def test_train_cnn_does_not_depend_on_earlier_training(mnist):
-    recipe = {"batch_size": 64, "learning_rate": 1e-3, "num_iterations": 20}
-    first = mv.train_cnn(mnist.train, conv_filters=(4, 8), recipe=recipe, seed=5)
+def test_training_does_not_depend_on_earlier_training(mnist):
+    recipe = mv.Recipe(
+        "tiny",
+        "a tiny network",
+        conv_filters=(4, 8),
+        batch_size=64,
+        learning_rate=1e-3,
+        schedule="constant",
+        iterations=20,
+        seed=5,
+    )
+    first = networks.train(recipe, mnist, report=False)
     mnist.train.next_batch(1000)  # disturb the shared split
-    second = mv.train_cnn(mnist.train, conv_filters=(4, 8), recipe=recipe, seed=5)
-    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+    second = networks.train(recipe, mnist, report=False)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    other_seed = networks.train(recipe.replace(seed=6), mnist, report=False)
+    assert not np.array_equal(other_seed.get_weights()[0], first.get_weights()[0])
 
 
 def test_silent_trainer_prints_nothing(mnist, capsys):
@@ -70,13 +82,21 @@ def test_silent_trainer_prints_nothing(mnist, capsys):
 
 
 def test_corrupted_cache_is_reported_and_replaced(tmp_path, mnist, capsys, monkeypatch):
-    path = tmp_path / "cnn.keras"
+    monkeypatch.setenv("MNIST_VIZ_CACHE", str(tmp_path))
+    path = mv.network_path("standard")
     path.write_bytes(b"this is not a keras file")
     stand_in = mv.build_cnn(conv_filters=(2, 2), seed=0)
-    monkeypatch.setattr(mv.model, "train_reference_cnn", lambda split: stand_in)
-    model = mv.load_or_train_reference(mnist.train, path)
+    trained = []
+
+    def train(recipe, data, report=True):
+        trained.append((recipe.name, data))
+        return stand_in
+
+    monkeypatch.setattr(networks, "train", train)
+    model = mv.get_network("standard", mnist)
+    assert trained == [("standard", mnist)]  # the tutorial's recipe, on the data given
     out = capsys.readouterr().err.strip().splitlines()
-    assert len(out) == 1 and "cnn.keras is unreadable" in out[0] and "retraining" in out[0]
+    assert len(out) == 1 and f"{path.name} is unreadable" in out[0] and "retraining" in out[0]
     assert model is stand_in
     reloaded = mv.load_model(path)  # the bad file was replaced by a valid one
     assert reloaded.count_params() == stand_in.count_params()
@@ -177,17 +197,26 @@ def test_agreement_across_starts_tells_whether_the_start_decides():
 
 def test_an_experiment_network_is_trained_once_then_loaded(mnist, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_VIZ_CACHE", str(tmp_path))
-    recipe = {"batch_size": 32, "learning_rate": 1e-3, "num_iterations": 5}
-    first = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=3)
+    recipe = mv.Recipe(
+        "tiny experiment",
+        "a tiny network",
+        conv_filters=(2, 4),
+        fc_units=(8,),
+        batch_size=32,
+        learning_rate=1e-3,
+        iterations=5,
+    )
+    first = mv.get_network(recipe, mnist, seed=3, report=False)
     assert "No cached model" in capsys.readouterr().err
-    again = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=3)
+    again = mv.get_network(recipe, mnist, seed=3, report=False)
     assert capsys.readouterr().err == ""  # loaded, not trained
+    assert again is not first
     for saved, loaded in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(saved, loaded)
-    other_seed = mv.load_or_train_cnn(mnist.train, conv_filters=(2, 4), recipe=recipe, seed=4)
+    other_seed = mv.get_network(recipe, mnist, seed=4, report=False)
     assert "No cached model" in capsys.readouterr().err
     assert not np.array_equal(other_seed.get_weights()[0], first.get_weights()[0])
-    assert len(list(tmp_path.glob("experiment-*.keras"))) == 2
+    assert len(list(tmp_path.glob("tiny_experiment-*.keras"))) == 2
 
 
 def test_a_difference_counts_only_beyond_twice_the_larger_spread():

@@ -49,17 +49,23 @@ def test_interrupted_training_keeps_a_usable_model_and_the_right_count(mnist, ki
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
-def test_a_broken_cached_model_is_reported_and_replaced(tmp_path, capsys, trained_model, damage):
-    path = mv.save_model(trained_model, tmp_path / "cnn.keras")
+def test_a_broken_cached_model_is_reported_and_replaced(
+    tmp_path, capsys, monkeypatch, trained_model, damage
+):
+    monkeypatch.setenv("MNIST_VIZ_CACHE", str(tmp_path))
+    recipe = mv.Recipe("stand-in", "a stand-in", conv_filters=(2, 4), fc_units=(8,), iterations=5)
+    path = mv.save_network(trained_model, recipe)
+    assert path == mv.network_path(recipe) and path.parent == tmp_path
     content = path.read_bytes()
     path.write_bytes(
         {"truncated": content[: len(content) // 2], "garbage": b"not a model" * 50, "empty": b""}[
             damage
         ]
     )
-    model = mv.model.load_or_train(lambda: trained_model, path, "a stand-in")
+    monkeypatch.setattr(mv.networks, "train", lambda recipe, data, report=True: trained_model)
+    model = mv.get_network(recipe, data=object())
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "cnn.keras is unreadable" in lines[0] and "retraining" in lines[0]
+    assert len(lines) == 1 and f"{path.name} is unreadable" in lines[0] and "retraining" in lines[0]
     assert model is trained_model
     reloaded = mv.load_model(path)  # the cache now holds a good model
     assert reloaded.count_params() == trained_model.count_params()

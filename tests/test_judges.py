@@ -1,5 +1,7 @@
 """The recognisability score: judges that did not make the images."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -57,9 +59,15 @@ def test_judge_needs_intended_digits_unless_there_are_ten(mnist, trained_model, 
         rc.score_restarts(trained_model, judges, mnist.test.images[:10].reshape(10, 28, 28))
 
 
-def test_the_judge_cnn_differs_from_the_generator():
-    judge = mv.build_cnn(seed=rc.JUDGE_SEED, **rc.JUDGE_ARCHITECTURE)
-    reference = mv.build_cnn()
+def _built(recipe):
+    return mv.build_cnn(recipe.conv_filters, recipe.fc_units, recipe.kernel_size, recipe.seed)
+
+
+@pytest.mark.parametrize("judge_name", ["judge", "robust judge"])
+def test_the_judge_cnn_differs_from_the_generator(judge_name):
+    judge_recipe, standard = mv.RECIPES[judge_name], mv.RECIPES["standard"]
+    assert judge_recipe.seed != standard.seed
+    judge, reference = _built(judge_recipe), _built(standard)
     assert judge.count_params() != reference.count_params()
     assert (
         judge.get_layer("layer_conv1").kernel_size != reference.get_layer("layer_conv1").kernel_size
@@ -112,16 +120,33 @@ def test_yardstick_of_real_digits_counts_who_is_inside(mnist, judges):
         rc.real_digit_yardstick(judges, mnist.test.images[:10], percentile=0)
 
 
+def test_the_network_judges_read_with_the_judge_recipes(mnist, trained_model, monkeypatch):
+    asked = []
+
+    def get_network(recipe, data):
+        asked.append((recipe, data))
+        return trained_model
+
+    monkeypatch.setattr(rc, "get_network", get_network)
+    judges = rc.load_judges(mnist, names=["cnn", "robust"])
+    assert asked == [("judge", mnist), ("robust judge", mnist)]
+    images = mnist.test.images[:20]
+    expected = mv.predict_classes(trained_model, images)
+    for name in ("cnn", "robust"):
+        np.testing.assert_array_equal(judges.classifiers[name](images), expected)
+
+
 def test_the_robust_judge_cache_key_follows_its_blobs(monkeypatch):
-    key = rc.robust_judge_model_path()
-    monkeypatch.setattr(rc, "BLOB_SIGMA", rc.BLOB_SIGMA + 0.4)
-    assert rc.robust_judge_model_path() != key  # retuned blobs: not the cached judge
+    key, plain_key = mv.network_path("robust judge"), mv.network_path("judge")
+    retuned = {**mv.robust.BLOBS, "sigma": mv.robust.BLOB_SIGMA + 0.4}
+    monkeypatch.setattr(mv.networks, "BLOBS", retuned)
+    assert mv.network_path("robust judge") != key  # retuned blobs: not the cached judge
+    assert mv.network_path("judge") == plain_key  # trained without blobs: unchanged
     monkeypatch.undo()
-    assert rc.robust_judge_model_path() == key
-    monkeypatch.setattr(
-        rc, "ROBUST_JUDGE_RECIPE", {**rc.ROBUST_JUDGE_RECIPE, "no_digit_share": 0.2}
-    )
-    assert rc.robust_judge_model_path() != key
+    assert mv.network_path("robust judge") == key
+    recipe = mv.RECIPES["robust judge"]
+    more_blobs = dataclasses.replace(recipe.adversarial, no_digit_share=0.2)
+    assert mv.network_path(recipe.replace(adversarial=more_blobs)) != key
 
 
 # --- how the drawing is made: solid ink and a clean background -------------------

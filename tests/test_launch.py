@@ -33,8 +33,11 @@ TRAINING = "No cached model at"
 STAND_IN = [
     "import mnist_viz as mv\n\n"
     "data = mv.load_mnist()\n"
-    "network = mv.load_or_train_cnn(data.train, conv_filters=(4, 8), fc_units=(16,),\n"
-    "                               recipe={**mv.FAST_RECIPE, 'num_iterations': 200})",
+    "network = mv.get_network(\n"
+    "    mv.Recipe('launch stand-in', 'a tiny network', conv_filters=(4, 8), fc_units=(16,),\n"
+    "              iterations=200),\n"
+    "    data,\n"
+    ")",
     "print(f'accuracy {mv.classification_accuracy(network, data.test):.2f}')",
 ]
 

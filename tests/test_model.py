@@ -1,9 +1,16 @@
-"""The model stage: the network's shape, the continuing trainer, evaluation, caching."""
+"""The model stage: the network's shape, the continuing trainer, the recipes that
+train it, evaluation, caching."""
+
+import dataclasses
+import json
+import math
 
 import numpy as np
 import pytest
 
 import mnist_viz as mv
+from mnist_viz import networks, robust
+from mnist_viz._tf import keras
 
 
 def test_reference_network_shape_and_size():
@@ -81,28 +88,120 @@ def test_on_iteration_sees_each_compiled_call(mnist):
     assert seen == [20, 40, 50]
 
 
-def test_fast_recipe_decays_along_a_cosine(mnist):
-    trainer = mv.model.recipe_trainer(mv.build_cnn(), mnist.train, mv.FAST_RECIPE)
-    schedule = trainer.optimizer._learning_rate
-    assert trainer.batch_size == 128
-    assert isinstance(schedule, mv.model.keras.optimizers.schedules.CosineDecay)
+class _Untrained(mv.Trainer):
+    """A :class:`~mnist_viz.Trainer` that keeps itself and the steps asked of it, and takes none."""
+
+    made = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked = 0
+        _Untrained.made.append(self)
+
+    def optimize(self, num_iterations, on_iteration=None):
+        self.asked += num_iterations
+
+
+def _set_up_by(recipe, data, monkeypatch):
+    """The trainer that ``networks.train`` sets up for ``recipe``, without training."""
+    _Untrained.made = []
+    monkeypatch.setattr(networks, "Trainer", _Untrained)
+    networks.train(recipe, data, report=False)
+    (trainer,) = _Untrained.made
+    return trainer
+
+
+def test_fast_recipe_decays_along_a_cosine_and_the_tutorials_is_constant(mnist, monkeypatch):
+    fast = _set_up_by(mv.RECIPES["fast"], mnist, monkeypatch)
+    schedule = fast.optimizer._learning_rate
+    assert fast.batch_size == 128 and fast.asked == 1500
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
     assert np.isclose(float(schedule(0)), 4e-3) and float(schedule(1500)) < 1e-9
-    constant = mv.model.recipe_trainer(mv.build_cnn(), mnist.train, mv.REFERENCE_RECIPE)
-    assert np.isclose(float(constant.optimizer.learning_rate), 1e-4)
+    standard = _set_up_by(mv.RECIPES["standard"], mnist, monkeypatch)
+    assert standard.batch_size == 64 and standard.asked == 10_000
+    assert not isinstance(
+        standard.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+    )
+    assert np.isclose(float(standard.optimizer.learning_rate), 1e-4)
+
+
+def test_an_adversarial_recipes_cosine_spans_all_its_epochs(mnist, monkeypatch):
+    made, epochs = [], []
+
+    class Recorded(robust.AdversarialTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(networks, "AdversarialTrainer", Recorded)
+    monkeypatch.setattr(networks, "train_adversarially", lambda *args: epochs.append(args))
+    recipe = mv.RECIPES["robust"]
+    networks.train(recipe, mnist, report=False)
+    (trainer,) = made
+    ((_, validation, n_epochs, ramp, _),) = epochs
+    assert (n_epochs, ramp, trainer.full_epsilon) == (4, 0.5, 0.33)
+    assert validation is mnist.validation
+    steps = 4 * math.ceil(len(mnist.train) / 128)
+    assert recipe.steps(len(mnist.train)) == steps
+    schedule = trainer.optimizer._learning_rate
+    assert np.isclose(float(schedule(0)), 5e-3)
+    assert float(schedule(steps)) < 1e-9 < float(schedule(steps - 50))
 
 
 @pytest.mark.parametrize(
-    "recipe, error, message",
+    "changes, error, message",
     [
-        ({"batch_size": 64, "learning_rate": 1e-3}, ValueError, "recipe must have the keys"),
-        ({**mv.FAST_RECIPE, "schedule": "linear"}, ValueError, "schedule must be one of"),
-        ({**mv.FAST_RECIPE, "num_iterations": 0}, ValueError, "num_iterations must be >= 1"),
-        ([64, 1e-3, 100], TypeError, "recipe must be a dict"),
+        ({"schedule": "linear"}, ValueError, "schedule must be one of"),
+        ({"iterations": 0}, ValueError, "iterations must be >= 1"),
+        ({"iterations": 1.5}, TypeError, "iterations must be a whole number"),
+        ({"learning_rate": 0}, ValueError, "learning_rate must be a finite number > 0"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"seed": -1}, ValueError, "seed must be >= 0"),
+        ({"kernel_size": 0}, ValueError, "kernel_size must be >= 1"),
+        ({"conv_filters": 16}, TypeError, "conv_filters must be a sequence of layer sizes"),
+        ({"fc_units": (128, 0)}, ValueError, "fc_units"),
+        ({"iterations": None}, ValueError, "not both or neither"),  # neither
+        (
+            {"adversarial": mv.Adversarial(epsilon=0.3, epochs=1)},  # both
+            ValueError,
+            "not both or neither",
+        ),
     ],
 )
-def test_bad_recipes_are_rejected(recipe, error, message):
+def test_bad_recipes_are_rejected(changes, error, message):
     with pytest.raises(error, match=message):
-        mv.model.check_recipe(recipe)
+        mv.RECIPES["fast"].replace(**changes)
+    with pytest.raises(error, match=message):
+        mv.Recipe("new", "made directly", **changes)
+
+
+def test_a_recipe_keeps_layer_sizes_as_tuples_and_is_frozen():
+    recipe = mv.Recipe("lists", "layer sizes given as lists", conv_filters=[2, 4], fc_units=[8])
+    assert recipe.conv_filters == (2, 4) and recipe.fc_units == (8,)
+    assert recipe == recipe.replace(conv_filters=(2, 4))  # lists and tuples make one recipe
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipe.iterations = 10
+    assert recipe.replace(seed=3).seed == 3 and recipe.seed == 0
+
+
+def test_the_table_of_recipes_names_each_by_its_name_and_none_twice():
+    assert {"standard", "fast", "robust", "judge", "robust judge"} <= set(mv.RECIPES)
+    for name, recipe in mv.RECIPES.items():
+        assert isinstance(recipe, mv.Recipe) and recipe.name == name and recipe.description
+    made_by = [json.dumps(r.made_by(), sort_keys=True) for r in mv.RECIPES.values()]
+    assert len(set(made_by)) == len(made_by)  # no two names for one network
+    paths = [mv.network_path(name) for name in mv.RECIPES]
+    assert len(set(paths)) == len(paths)
+
+
+def test_the_tutorials_network_and_the_judges_differ():
+    standard, judge = mv.RECIPES["standard"], mv.RECIPES["judge"]
+    assert (standard.conv_filters, standard.fc_units, standard.kernel_size) == ((16, 36), (128,), 5)
+    assert judge.seed != standard.seed
+    assert (judge.conv_filters, judge.kernel_size) != (standard.conv_filters, standard.kernel_size)
+    robust_judge = mv.RECIPES["robust judge"]
+    assert robust_judge.made_by()["blobs"] == robust.BLOBS  # its blobs are part of its cache key
+    assert "blobs" not in mv.RECIPES["robust"].made_by()
 
 
 def test_training_improves_accuracy(mnist, trained_model):
@@ -133,8 +232,8 @@ def test_save_and_load_round_trip(tmp_path, mnist, trained_model):
     )
 
 
-def test_load_missing_model_says_how_to_create_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="run the main tutorial notebook"):
+def test_load_missing_model_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no saved model at .*none\.keras"):
         mv.load_model(tmp_path / "none.keras")
 
 

@@ -4,7 +4,7 @@ installed, overrides, keyed model names, and clear errors for unwritable folders
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import data, model, paths
+from mnist_viz import data, model, networks, paths
 
 
 def test_a_checkout_uses_its_own_data_and_cache_folders(monkeypatch):
@@ -37,15 +37,18 @@ def test_an_unwritable_folder_is_one_error_naming_the_variable(tmp_path):
     assert paths.writable_folder(tmp_path / "new" / "sub", "X") == tmp_path / "new" / "sub"
 
 
-def test_an_unwritable_model_cache_fails_before_training(tmp_path):
+def test_an_unwritable_model_cache_fails_before_training(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
+    monkeypatch.setenv(paths.CACHE_ENV_VAR, str(blocker / "models"))
 
-    def train():
+    def train(recipe, data, report=True):
         raise AssertionError("training started although the cache cannot be written")
 
+    monkeypatch.setattr(networks, "train", train)
+    tiny = mv.Recipe("tiny", "a tiny network", conv_filters=(2, 4), fc_units=(8,), iterations=5)
     with pytest.raises(paths.CacheFolderError, match="MNIST_VIZ_CACHE"):
-        model.load_or_train(train, blocker / "cnn.keras", "a model")
+        mv.get_network(tiny, data=object())
 
 
 def test_an_unwritable_data_folder_names_its_variable(tmp_path):
@@ -57,30 +60,21 @@ def test_an_unwritable_data_folder_names_its_variable(tmp_path):
 
 def test_cached_model_names_are_keyed_by_what_made_them(monkeypatch, tmp_path):
     monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path))
-    reference = mv.default_model_path()
-    assert reference.parent == tmp_path and reference.name.startswith("cnn-")
-    assert reference == mv.cached_model_path(
-        "cnn",
-        conv_filters=(16, 36),
-        fc_units=(128,),
-        kernel_size=5,
-        recipe=mv.REFERENCE_RECIPE,
-        seed=0,
-    )
-    other_seed = mv.cached_model_path(
-        "cnn",
-        conv_filters=(16, 36),
-        fc_units=(128,),
-        kernel_size=5,
-        recipe=mv.REFERENCE_RECIPE,
-        seed=1,
-    )
-    other_recipe = mv.cached_model_path(
-        "cnn", conv_filters=(16, 36), fc_units=(128,), kernel_size=5, recipe=mv.FAST_RECIPE, seed=0
-    )
-    assert len({reference, other_seed, other_recipe}) == 3
+    standard = mv.network_path("standard")
+    assert standard.parent == tmp_path and standard.name.startswith("standard-")
+    recipe = mv.RECIPES["standard"]
+    assert standard == mv.network_path(recipe) == mv.network_path("standard", seed=recipe.seed)
+    assert standard == model.cached_model_path("standard", **recipe.made_by())
+    # The description says what the network is; it does not make it.
+    assert mv.network_path(recipe.replace(description="reworded")) == standard
+    other_seed = mv.network_path("standard", seed=1)
+    assert other_seed == mv.network_path(recipe.replace(seed=1))
+    other_recipe = mv.network_path(recipe.replace(learning_rate=2e-4))
+    other_architecture = mv.network_path(recipe.replace(fc_units=(64,)))
+    assert len({standard, other_seed, other_recipe, other_architecture}) == 4
+    assert mv.network_path("robust judge").name.startswith("robust_judge-")
     monkeypatch.setattr(model, "__version__", "999.0")
-    assert mv.default_model_path() != reference  # older code's models are never loaded
+    assert mv.network_path("standard") != standard  # older code's models are never loaded
 
 
 def test_mirrors_can_be_overridden(monkeypatch):

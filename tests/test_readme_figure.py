@@ -8,7 +8,6 @@ import matplotlib.image
 import pytest
 
 import mnist_viz as mv
-from mnist_viz import robust
 
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "readme_figure.py"
 
@@ -19,8 +18,8 @@ def stand_in_cache(tmp_path_factory, trained_model):
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MNIST_VIZ_CACHE", str(folder))
-        for path in (mv.default_model_path(), robust.robust_model_path()):
-            mv.save_model(trained_model, path)
+        for name in ("standard", "robust"):
+            mv.save_network(trained_model, name)
     return folder
 
 

@@ -5,11 +5,22 @@ import pytest
 from scipy.special import softmax
 
 import mnist_viz as mv
-from mnist_viz import robust
+from mnist_viz import networks, robust
 from mnist_viz.data import MNIST, Split
 
 TINY = {"conv_filters": (4,), "fc_units": (16,), "kernel_size": 3}
-TINY_RECIPE = {**robust.ROBUST_RECIPE, "epsilon": 0.2, "epochs": 1}
+# The robust recipe's training (batch 128, learning rate 5e-3 along a cosine),
+# one epoch at epsilon 0.2, on a tiny network.
+TINY_ROBUST = networks.RECIPES["robust"].replace(
+    name="tiny robust",
+    description="a tiny network, adversarially trained for one epoch",
+    **TINY,
+    adversarial=mv.Adversarial(epsilon=0.2, epochs=1),
+)
+# The same tiny network, plainly trained for as many steps (fast recipe).
+TINY_STANDARD = networks.RECIPES["fast"].replace(
+    name="tiny standard", description="a tiny network, plainly trained", **TINY, iterations=157
+)
 
 
 def _small(mnist, n):
@@ -53,8 +64,9 @@ def test_the_attack_is_seeded_and_batched_alike(mnist, trained_model):
 
 def test_adversarial_training_resists_the_attack_better(mnist):
     data = _small(mnist, 20_000)
-    standard = mv.train_cnn(data.train, **TINY, recipe={**mv.FAST_RECIPE, "num_iterations": 157})
-    robust_model = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
+    assert TINY_ROBUST.steps(len(data.train)) == TINY_STANDARD.steps(len(data.train)) == 157
+    standard = networks.train(TINY_STANDARD, data, report=False)
+    robust_model = networks.train(TINY_ROBUST, data, report=False)
     test = mnist.test.images[:300], mnist.test.cls[:300]
     assert (
         robust.robust_accuracy(robust_model, *test, epsilon=0.2)
@@ -71,9 +83,8 @@ def test_a_collapse_restores_the_best_epoch_and_stops(mnist, monkeypatch, capsys
         return next(measured)
 
     monkeypatch.setattr(robust, "robust_accuracy", staged_accuracy)
-    model = robust.train_robust_cnn(
-        _small(mnist, 1280), TINY, {**TINY_RECIPE, "epochs": 3}, report=False
-    )
+    three_epochs = TINY_ROBUST.replace(adversarial=mv.Adversarial(epsilon=0.2, epochs=3))
+    model = networks.train(three_epochs, _small(mnist, 1280), report=False)
     assert len(weights) == 2  # epoch 3 never ran
     for a, b in zip(model.get_weights(), weights[0]):
         np.testing.assert_array_equal(a, b)
@@ -88,49 +99,24 @@ def test_plain_steps_have_the_set_length(trained_model):
     np.testing.assert_allclose(lengths, mv.PLAIN.learning_rate, rtol=1e-4)
 
 
-def test_neutral_starts_differ_by_small_seeded_noise(mnist):
-    base = robust.mean_digit(mnist)
-    assert base.shape == (28, 28) and 0.1 < base.mean() < 0.15
-    starts = robust.neutral_starts(base, 5, noise=0.05, seed=1)
-    assert starts.shape == (5, 28, 28) and starts.min() >= 0
-    assert np.abs(starts - base).max() <= 0.05 + 1e-6
-    assert not np.array_equal(starts[0], starts[1])
-    np.testing.assert_array_equal(starts, robust.neutral_starts(base, 5, noise=0.05, seed=1))
-
-
-def test_ink_added_keeps_the_strokes_the_steps_drew_and_drops_the_start():
-    start = np.full((2, 28, 28), 0.3, np.float32)  # a grey halo everywhere
-    final = start.copy()
-    final[:, 10:18, 14] = 0.9  # a stroke drawn by the steps
-    final[:, 0, 0] = 0.33  # darkened, but by less than the threshold
-    final[1, 5, 5] = 0.1  # ink removed by the steps
-    drawn = robust.ink_added(final, start, threshold=0.05)
-    assert drawn.shape == (2, 28, 28)
-    np.testing.assert_array_equal(drawn[:, 10:18, 14], np.float32(0.9))
-    drawn[:, 10:18, 14] = 0
-    assert not drawn.any()  # halo, small change and removed ink all gone
-    np.testing.assert_array_equal(
-        robust.ink_added(final.reshape(2, -1), start.reshape(2, -1)), robust.ink_added(final, start)
-    )
-
-
-def test_ink_added_rejects_mismatched_shapes_and_bad_thresholds():
-    images = np.zeros((2, 28, 28), np.float32)
-    with pytest.raises(ValueError, match="same shape"):
-        robust.ink_added(images, images[:1])
-    with pytest.raises(ValueError, match="threshold"):
-        robust.ink_added(images, images, threshold=0)
-
-
 def test_a_broken_robust_cache_is_retrained_and_replaced(
     mnist, tmp_path, monkeypatch, capsys, trained_model
 ):
-    path = tmp_path / "robust.keras"
+    monkeypatch.setenv("MNIST_VIZ_CACHE", str(tmp_path))
+    path = mv.network_path("robust")
+    assert path.parent == tmp_path
     path.write_bytes(b"not a model")
-    monkeypatch.setattr(robust, "train_robust_cnn", lambda data: trained_model)
-    assert robust.load_or_train_robust(mnist, path) is trained_model
+    recipes = []
+
+    def stand_in(recipe, data, report=True):
+        recipes.append(recipe)
+        return trained_model
+
+    monkeypatch.setattr(networks, "train", stand_in)
+    assert mv.get_network("robust", mnist) is trained_model
+    assert recipes == [mv.RECIPES["robust"]]  # the robust recipe, not another
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "robust.keras is unreadable" in lines[0]
+    assert len(lines) == 1 and f"{path.name} is unreadable" in lines[0]
     assert mv.load_model(path).count_params() == trained_model.count_params()
 
 
@@ -150,9 +136,11 @@ def test_no_digit_blobs_are_seeded_smooth_blotches_of_ink():
 
 def test_training_with_blobs_teaches_the_network_to_say_none_of_them(mnist):
     data = _small(mnist, 20_000)
-    plain = robust.train_robust_cnn(data, TINY, TINY_RECIPE, seed=0, report=False)
-    with_blobs = robust.train_robust_cnn(
-        data, TINY, {**TINY_RECIPE, "no_digit_share": 0.1}, seed=0, report=False
+    plain = networks.train(TINY_ROBUST, data, report=False)
+    with_blobs = networks.train(
+        TINY_ROBUST.replace(adversarial=mv.Adversarial(epsilon=0.2, epochs=1, no_digit_share=0.1)),
+        data,
+        report=False,
     )
     unseen = robust.no_digit_blobs(300, [123, 456])
 
@@ -171,9 +159,9 @@ def test_training_with_blobs_teaches_the_network_to_say_none_of_them(mnist):
 @pytest.mark.parametrize("share", [-0.1, 1.0])
 def test_a_no_digit_share_outside_0_to_1_is_a_clear_error(share):
     with pytest.raises(ValueError, match=r"no_digit_share must be in \[0, 1\), got"):
-        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "no_digit_share": share})
-    with pytest.raises(ValueError, match="optionally"):
-        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "blobs": 0.1})
+        mv.Adversarial(epsilon=0.3, epochs=3, no_digit_share=share)
+    with pytest.raises(TypeError, match="blobs"):  # no such setting
+        mv.Adversarial(epsilon=0.3, epochs=3, blobs=0.1)
 
 
 @pytest.mark.parametrize(
@@ -193,11 +181,36 @@ def test_a_bad_no_digit_share_for_the_trainer_is_a_clear_error(mnist, share, err
 
 def test_a_non_number_no_digit_share_in_a_recipe_is_a_clear_error():
     with pytest.raises(TypeError, match=r"no_digit_share must be a number in \[0, 1\), got None"):
-        robust.check_robust_recipe({**robust.ROBUST_RECIPE, "no_digit_share": None})
+        mv.Adversarial(epsilon=0.3, epochs=3, no_digit_share=None)
 
 
-def test_blob_count_and_ink_threshold_are_checked():
+@pytest.mark.parametrize(
+    "settings, error, fragment",
+    [
+        ({"epsilon": 0}, ValueError, "epsilon must be a finite number > 0"),
+        ({"epsilon": 1.5}, ValueError, r"epsilon must be in \(0, 1\]"),
+        ({"epochs": 0}, ValueError, "epochs must be >= 1"),
+        ({"epochs": 2.5}, TypeError, "epochs"),
+        ({"step_ratio": 0}, ValueError, "step_ratio"),
+        ({"ramp_epochs": -0.1}, ValueError, r"ramp_epochs must be in \[0, epochs\]"),
+        ({"ramp_epochs": 4}, ValueError, r"ramp_epochs must be in \[0, epochs\]"),
+    ],
+)
+def test_a_bad_adversarial_setting_is_a_clear_error(settings, error, fragment):
+    with pytest.raises(error, match=fragment):
+        mv.Adversarial(**{"epsilon": 0.3, "epochs": 3, **settings})
+
+
+def test_an_adversarial_recipe_trains_for_its_epochs_not_for_iterations():
+    with pytest.raises(ValueError, match="not both or neither"):
+        TINY_ROBUST.replace(iterations=100)  # adversarial and iterations
+    with pytest.raises(ValueError, match="not both or neither"):
+        TINY_ROBUST.replace(adversarial=None)  # neither
+    with pytest.raises(TypeError, match=r"adversarial must be an Adversarial\(...\)"):
+        TINY_ROBUST.replace(adversarial={"epsilon": 0.3, "epochs": 3})
+    assert TINY_ROBUST.replace(adversarial=mv.Adversarial(0.2, epochs=3)).steps(1000) == 3 * 8
+
+
+def test_blob_count_is_checked():
     with pytest.raises(ValueError, match="count must be"):
         robust.no_digit_blobs(0, [1, 2])
-    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
-        robust.ink_added(np.zeros((1, 28, 28)), np.zeros((1, 28, 28)), threshold=1.0)

@@ -29,7 +29,7 @@ ROWS = {
 def figure(seed: int = 0) -> Figure:
     """The three rows, each method's first restart from ``seed``."""
     data = mv.load_mnist()
-    networks = {name: mv.load_network(data, name) for name in ("standard", "robust")}
+    networks = {name: mv.get_network(name, data) for name in ("standard", "robust")}
     digits = [
         mv.visualize_digits(networks[network], settings, seed=seed)[0]
         for network, settings in ROWS.values()
