@@ -25,9 +25,7 @@ Not a test: nothing here fails because the machine is slow.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
-import io
 import os
 import platform
 import statistics
@@ -148,8 +146,8 @@ def ours(
 
 
 def training_throughput(data: mv.MNIST, iterations: int, repeats: int) -> tuple[list, dict]:
-    recipe = mv.REFERENCE_RECIPE
-    batch, rate = recipe["batch_size"], recipe["learning_rate"]
+    recipe = mv.RECIPES["standard"]
+    batch, rate = recipe.batch_size, recipe.learning_rate
     loops = {
         "plain `tf.function` loop, one step per call, NumPy batches": lambda m, s: plain_step_loop(
             m, s, batch, rate
@@ -195,16 +193,24 @@ def training_throughput(data: mv.MNIST, iterations: int, repeats: int) -> tuple[
 
 
 def time_to_accuracy(
-    data: mv.MNIST, recipe: dict, seed: int, eval_every: int, stop_at_target: bool = True
+    data: mv.MNIST, recipe: mv.Recipe, seed: int, eval_every: int, stop_at_target: bool = True
 ) -> dict:
-    """Train with ``recipe``, evaluating every ``eval_every`` iterations: the
-    training seconds (evaluation excluded) until the test accuracy first reaches
-    99.0% (None if never), the best accuracy, and the total training seconds."""
-    model = mv.build_cnn(seed=seed)
-    trainer = mv.model.recipe_trainer(model, data.train.with_seed(seed), recipe)
+    """Train as ``recipe`` (a plain one) says, with ``seed``, evaluating every
+    ``eval_every`` iterations: the training seconds (evaluation excluded) until
+    the test accuracy first reaches 99.0% (None if never), the best accuracy, and
+    the total training seconds."""
+    recipe = recipe.replace(seed=seed)
+    model = mv.build_cnn(recipe.conv_filters, recipe.fc_units, recipe.kernel_size, recipe.seed)
+    trainer = mv.Trainer(  # set up as mnist_viz.networks.train sets it up
+        model,
+        data.train.with_seed(recipe.seed),
+        batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rates(len(data.train)),
+        report_every=None,
+    )
     result = {"seconds": None, "iterations": None, "best": 0.0, "total_seconds": 0.0}
-    while trainer.total_iterations < recipe["num_iterations"]:
-        steps = min(eval_every, recipe["num_iterations"] - trainer.total_iterations)
+    while trainer.total_iterations < recipe.iterations:
+        steps = min(eval_every, recipe.iterations - trainer.total_iterations)
         start = time.perf_counter()
         trainer.optimize(steps)
         result["total_seconds"] += time.perf_counter() - start
@@ -220,7 +226,7 @@ def time_to_accuracy(
 
 def accuracy_race(data: mv.MNIST, seeds: int) -> tuple[list, dict]:
     reference = time_to_accuracy(
-        data, mv.REFERENCE_RECIPE, seed=0, eval_every=500, stop_at_target=False
+        data, mv.RECIPES["standard"], seed=0, eval_every=500, stop_at_target=False
     )
     rows = [
         [
@@ -236,7 +242,9 @@ def accuracy_race(data: mv.MNIST, seeds: int) -> tuple[list, dict]:
             f"best {reference['best']:.2%}",
         ],
     ]
-    fast = [time_to_accuracy(data, mv.FAST_RECIPE, seed, eval_every=100) for seed in range(seeds)]
+    fast = [
+        time_to_accuracy(data, mv.RECIPES["fast"], seed, eval_every=100) for seed in range(seeds)
+    ]
     times = [r["seconds"] for r in fast]
     each = ", ".join("never" if t is None else f"{t:.1f}" for t in times)
     text = (
@@ -451,30 +459,68 @@ def feature_visualisation(model: keras.Model, repeats: int) -> tuple[list, dict]
     return rows, timings
 
 
+def speed_tricks(model: keras.Model, repeats: int) -> list:
+    """The engine with the speed tricks of mnist_viz/_fast.py on (the default) and
+    off, 10 features x 200 steps each, taken in turns."""
+    from mnist_viz import _fast
+
+    cases = {
+        "logits, reference settings": (None, mv.REFERENCE),
+        "`layer_fc1` units, reference settings": ("layer_fc1", mv.REFERENCE),
+        "`layer_conv2` channels, reference settings": ("layer_conv2", mv.REFERENCE),
+        "`layer_conv1` channels, reference settings": ("layer_conv1", mv.REFERENCE),
+        "logits, regularised settings": (None, mv.REGULARIZED),
+        "`layer_conv2` channels, regularised settings": ("layer_conv2", mv.REGULARIZED),
+    }
+    rows = []
+    for label, (layer, settings) in cases.items():
+        objectives = mv.layer_objectives(model, layer, list(range(10)))
+        settings = settings.replace(steps=200)
+
+        def tricks_on(objectives=objectives, settings=settings):
+            mv.visualize(model, objectives, settings)
+
+        def tricks_off(objectives=objectives, settings=settings):
+            with _fast.disabled():
+                mv.visualize(model, objectives, settings)
+
+        tricks_on(), tricks_off()  # compile both first
+        times = interleaved_medians({"on": tricks_on, "off": tricks_off}, repeats)
+        rows.append(
+            [
+                label,
+                f"{times['on']:.3f} s",
+                f"{times['off']:.3f} s",
+                f"{times['off'] / times['on']:.1f}×",
+            ]
+        )
+    return rows
+
+
 # -- 4. robustness -----------------------------------------------------------
 
 
 def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
     """Standard and adversarial training steps side by side (batch 128), one full
     robust training, and the PGD-20 attack on 1,000 test digits."""
-    recipe = mv.robust.ROBUST_RECIPE
-    batch = recipe["batch_size"]
+    recipe, judge = mv.RECIPES["robust"], mv.RECIPES["robust judge"]
+    batch, epsilon = recipe.batch_size, recipe.adversarial.epsilon
     standard = mv.Trainer(
         mv.build_cnn(seed=0), data.train.with_seed(0), batch, 1e-3, report_every=None
     )
     adversarial = mv.AdversarialTrainer(
         mv.build_cnn(seed=0),
         data.train.with_seed(0),
-        recipe["epsilon"],
+        epsilon,
         batch_size=batch,
         learning_rate=1e-3,
         report_every=None,
     )
-    share = mv.robust.ROBUST_JUDGE_RECIPE["no_digit_share"]
+    share = judge.adversarial.no_digit_share
     with_blobs = mv.AdversarialTrainer(
         mv.build_cnn(seed=0),
         data.train.with_seed(0),
-        recipe["epsilon"],
+        epsilon,
         no_digit_share=share,
         batch_size=batch,
         learning_rate=1e-3,
@@ -501,22 +547,21 @@ def robust_training(data: mv.MNIST, iterations: int, repeats: int) -> list:
         for name, rate in rates.items()
     ]
     start = time.perf_counter()
-    model = mv.train_robust_cnn(data, report=False)
+    model = mv.networks.train(recipe, data, report=False)
     seconds = time.perf_counter() - start
     rows.append(
         [
-            f"full robust training ({recipe['epochs']} epochs, held-out checks included)",
+            f"full robust training ({recipe.adversarial.epochs} epochs, held-out checks included)",
             f"{seconds:.0f} s",
             "—",
         ]
     )
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):  # its per-epoch progress lines
-        mv.judges.train_robust_judge(data)
+    mv.networks.train(judge, data, report=False)
     rows.append(
         [
             f"full robust judge training (judge's architecture, "
-            f"{mv.robust.ROBUST_JUDGE_RECIPE['epochs']} epochs, blobs)",
+            f"{judge.adversarial.epochs} epochs, blobs)",
             f"{time.perf_counter() - start:.0f} s",
             "—",
         ]
@@ -840,7 +885,7 @@ def main(argv=None) -> int:
 
     if "visualisation" in wanted:
         print("3/6 feature visualisation ...", flush=True)
-        model = mv.load_or_train_reference(data.train)
+        model = mv.get_network("standard", data)
         rows, _ = feature_visualisation(model, max(args.repeats, 5))
         sections += [
             "## Feature visualisation (10 features of `layer_conv2` × 30 steps, "
@@ -851,6 +896,15 @@ def main(argv=None) -> int:
             "(bench/legacy_ascent.py), timed in the same run.",
             "",
             table(["method", "time (compiled)", "first call", "slower than ours by"], rows),
+            "",
+        ]
+        sections += [
+            "## The speed tricks (10 features × 200 steps, compiled)",
+            "",
+            "The engine with the speed tricks of `mnist_viz/_fast.py` on (the default) "
+            "and off (`MNIST_VIZ_FAST=0`), taken in turns; both give the same images.",
+            "",
+            table(["ascent", "tricks on", "tricks off", "off / on"], speed_tricks(model, 5)),
             "",
         ]
 
@@ -871,14 +925,14 @@ def main(argv=None) -> int:
             "",
             table(
                 ["method", "time", "vs plain"],
-                handwriting_speed(mv.load_network(data, "robust"), args.repeats),
+                handwriting_speed(mv.get_network("robust", data), args.repeats),
             ),
             "",
         ]
 
     if "attribution" in wanted:
         print("5/6 attribution ...", flush=True)
-        model = mv.load_or_train_reference(data.train)
+        model = mv.get_network("standard", data)
         sections += [
             "## Attribution (1,000 test digits, their true classes)",
             "",
