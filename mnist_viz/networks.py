@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import sys
 from pathlib import Path
 
 from mnist_viz._checks import (
     MAX_SEED,
     check_int,
-    check_non_negative_float,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -71,9 +71,14 @@ class Adversarial:
         _store(self, "epochs", check_positive_int("epochs", self.epochs))
         _store(self, "step_ratio", check_positive_float("step_ratio", self.step_ratio))
         _store(self, "no_digit_share", check_no_digit_share(self.no_digit_share))
-        _store(self, "ramp_epochs", check_non_negative_float("ramp_epochs", self.ramp_epochs))
-        if not self.ramp_epochs <= self.epochs:
-            raise ValueError(f"ramp_epochs must be in [0, epochs], got {self.ramp_epochs!r}.")
+        ramp = self.ramp_epochs
+        if (
+            isinstance(ramp, bool)
+            or not isinstance(ramp, numbers.Real)
+            or not 0 <= ramp <= self.epochs
+        ):
+            raise ValueError(f"ramp_epochs must be in [0, epochs], got {ramp!r}.")
+        _store(self, "ramp_epochs", float(ramp))
 
 
 @dataclasses.dataclass(frozen=True)
