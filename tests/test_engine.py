@@ -543,6 +543,7 @@ def test_the_module_map_names_every_module_in_import_order():
     ]
     public = [m for m in ORDER if not m.startswith("_")]
     assert listed == public
+    assert list(mnist_viz._MODULES) == public  # what `mnist_viz.<module>` loads on first use
 
 
 def test_every_public_name_is_what_its_module_defines():
