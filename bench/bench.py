@@ -11,7 +11,8 @@ several repeats, and printed as Markdown (also written whole to bench/RESULTS.md
 3. feature visualisation: the reference's eager loop, tf-keras-vis, the loops
    from before the one engine (bench/legacy_ascent.py) and the engine, at equal
    steps; all 190 features in one call; the explorer's single feature; the
-   diversity and Fourier runs of notebook 03;
+   diversity and Fourier runs of notebook 03; the speed tricks of
+   mnist_viz/_fast.py on and off;
 4. adversarial training steps beside standard ones, the PGD attack, and ten
    handwritten digits on the robust network (plain steps against PLAIN_SHIFT_L1);
 5. attribution: the six methods on 1,000 test digits, and tf-keras-vis's

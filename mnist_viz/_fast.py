@@ -18,20 +18,17 @@ instead. Only :mod:`mnist_viz.layers`, :mod:`mnist_viz.objectives` and
    (:func:`first_conv_model`). TensorFlow's CPU kernel for a convolution's
    input gradient is slow when the input has one channel; correlating the
    output gradient with the flipped kernel, one depthwise convolution per
-   channel summed over the channels, is the same sum in another order (about
-   3.6x faster for the tutorial's first layer). The forward pass is Keras' own.
+   channel summed over the channels, is the same sum in another order (measured
+   3.6x faster for the tutorial's first conv layer). The forward pass is Keras' own.
 3. The compiled loop (:func:`compiled_loop`): many steps in one ``tf.function``
    call, a ``tf.while_loop`` that writes each step's records into a
    ``TensorArray``, instead of one call from Python per step. The steps are the
    same ops, so the images are the same; only Python's overhead goes.
 
-Everything on against everything off, 10 features x 200 steps of the reference
-network on a shared 2-core CPU (medians of 5 to 7 interleaved runs, three
-sessions; the range is the spread between sessions): the reference method on
-the logits 1.6-2.2x faster, on ``layer_fc1`` units 1.5-2.5x, on ``layer_conv2``
-channels 2.5-5.5x, on ``layer_conv1`` channels about 40x (0.01 s against 0.5 s:
-their gradient needs no network); the regularised settings on the logits
-1.5-1.9x, on ``layer_conv2`` channels 2.9-3.1x.
+How much faster, everything on against everything off: ``make bench``, table
+"The speed tricks" in bench/RESULTS.md (on this project's 2-core CPU, from 1.3x
+on dense units to about 40x on ``layer_conv1`` channels, whose gradient then
+needs no network). ``MNIST_VIZ_FAST`` is read once, when the package loads.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ judges decide instead, each one entry of the registry :data:`JUDGES`:
     a pixel judge      logistic regression on raw pixels: does the ink sit where
                        people put ink for that digit?
     a robust judge     the CNN judge's architecture, trained adversarially and
-                       with "no digit" blobs (see :mod:`mnist_viz.robust`): small
+                       with "no digit" blobs (its recipe: "robust judge" in
+                       :data:`mnist_viz.networks.RECIPES`): small
                        pixel changes that fool a standard network do not fool
                        it, and it answers "none of them" to blotches of ink, so
                        it reads the reference method's scribbles about as often
@@ -111,9 +112,9 @@ class Judges:
 
 
 def load_judges(data: MNIST, names: Sequence[str] | None = None) -> Judges:
-    """The judges in :data:`JUDGES` (default: all), trained on ``data.train``. The
-    network judges come from :func:`~mnist_viz.networks.get_network`; logistic
-    regression takes ~10 s."""
+    """The judges in :data:`JUDGES` (default: all). The network judges come from
+    :func:`~mnist_viz.networks.get_network` (trained on ``data.train`` the first
+    time); logistic regression is fitted to ``data.train`` (~10 s)."""
     names = list(JUDGES) if names is None else list(names)
     unknown = [name for name in names if name not in JUDGES]
     if unknown:

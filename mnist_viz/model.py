@@ -1,4 +1,4 @@
-"""From arrays to a trained network: build, train, evaluate, cache.
+"""The tutorial's network: build it, train it, evaluate it, save and load it.
 
 Every named layer (``layer_conv1``, ``layer_conv2``, ``layer_fc1``, ...) is
 linear, and its ReLU is a separate layer named ``<name>_relu``. That keeps the

@@ -1,9 +1,13 @@
 """Every trained network the series uses, by name: one table of recipes, one
 function to get a network.
 
-    RECIPES       name -> :class:`Recipe` (architecture, training, seed)
+    Recipe        how one network is made: architecture, seed, training
+    Adversarial   the settings of adversarial training, for a recipe that uses it
+    RECIPES       name -> Recipe, for every network of the series
     get_network   the network a recipe makes, from the cache; trained and cached
                   on first use
+    save_network  put a network you trained where get_network looks for it
+    train         train a recipe's network anew, without the cache
 
 A recipe is a frozen dataclass, checked when it is made, so a typo fails where
 it is written and not minutes into training. A variant is
@@ -86,8 +90,8 @@ class Recipe:
     """How one network is made: :func:`~mnist_viz.model.build_cnn`'s architecture
     and seed, then Adam on mini-batches, either plain for ``iterations`` steps or
     ``adversarial`` for its epochs. The learning rate is constant or decays to 0
-    along a cosine (``schedule``). The seed fixes the first weights and the order
-    of the batches."""
+    along a cosine (``schedule``). The seed fixes the first weights, the order
+    of the batches and, in adversarial training, the random starts and blobs."""
 
     name: str
     description: str
@@ -279,6 +283,8 @@ def get_network(
     unreadable, it is trained on ``data`` (default: :func:`load_mnist`) and
     cached, in one rename when training completes. An experiment that asks for
     the same network twice, in a notebook or a test, trains it once per machine.
+    The cache is keyed by the recipe, not by ``data``: a network trained on other
+    data belongs under a recipe of its own name.
     """
     recipe = _with_seed(check_recipe(recipe), seed)
     path = network_path(recipe)
@@ -299,6 +305,9 @@ def get_network(
     return model
 
 
-def save_network(model: keras.Model, recipe: str | Recipe = "standard") -> Path:
-    """Save ``model``, trained by ``recipe``, where :func:`get_network` looks for it."""
-    return save_model(model, network_path(recipe))
+def save_network(
+    model: keras.Model, recipe: str | Recipe = "standard", seed: int | None = None
+) -> Path:
+    """Save ``model``, trained by ``recipe`` (with ``seed`` when given), where
+    :func:`get_network` looks for it."""
+    return save_model(model, network_path(recipe, seed))

@@ -521,7 +521,7 @@ def _package_imports(path: Path):
                 yield module, names
 
 
-def test_modules_import_only_modules_below_them_and_no_private_names():
+def test_modules_import_only_modules_above_them_and_no_private_names():
     assert sorted(p.stem for p in PACKAGE.glob("*.py")) == sorted(ORDER)
     for path in PACKAGE.glob("*.py"):
         for module, names in _package_imports(path):

@@ -91,3 +91,19 @@ def test_a_folder_inside_a_checkout_finds_it_even_for_an_installed_package(monke
     assert paths.checkout_root() == root
     monkeypatch.chdir(tmp_path)
     assert paths.checkout_root() is None
+
+
+def test_a_saved_network_is_the_one_get_network_loads_for_its_recipe_and_seed(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path))
+
+    def train(recipe, data, report=True):
+        raise AssertionError(f"trained {recipe.name} seed {recipe.seed} instead of loading it")
+
+    monkeypatch.setattr(networks, "train", train)
+    saved = mv.build_cnn((2, 4), (8,), seed=9)
+    path = mv.save_network(saved, "fast", seed=3)
+    assert path == mv.network_path("fast", seed=3) != mv.network_path("fast")
+    loaded = mv.get_network("fast", seed=3)
+    assert all((a == b).all() for a, b in zip(loaded.get_weights(), saved.get_weights()))
