@@ -26,9 +26,9 @@ instead. Only :mod:`mnist_viz.layers`, :mod:`mnist_viz.objectives` and
    same ops, so the images are the same; only Python's overhead goes.
 
 How much faster, everything on against everything off: ``make bench``, table
-"The speed tricks" in bench/RESULTS.md (on this project's 2-core CPU, from 1.3x
-on dense units to about 40x on ``layer_conv1`` channels, whose gradient then
-needs no network). ``MNIST_VIZ_FAST`` is read once, when the package loads.
+"The speed tricks" in bench/RESULTS.md (on this project's 2-core CPU: 1.4x to
+2.3x, and 34x for ``layer_conv1`` channels, whose gradient then needs no
+network). ``MNIST_VIZ_FAST`` is read once, when the package loads.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ _FAST = Recipe("fast", "the tutorial's network, fast recipe (about 30 s)", **_TU
 # 0.3 was 80.4%, too close to the 80% it must reach).
 _ROBUST = Recipe(
     "robust",
-    "the tutorial's network, adversarially trained (about 3 minutes)",
+    "the tutorial's network, adversarially trained (about a minute)",
     **_TUTORIAL,
     learning_rate=5e-3,
     iterations=None,
@@ -183,7 +183,7 @@ RECIPES: dict[str, Recipe] = {
     for recipe in (
         Recipe(
             "standard",
-            "the main tutorial's network (about a minute)",
+            "the main tutorial's network (about 1.5 minutes)",
             **_TUTORIAL,
             batch_size=64,
             learning_rate=1e-4,
@@ -199,7 +199,7 @@ RECIPES: dict[str, Recipe] = {
         # the reference method's 10 scribbles; with the blobs, about chance.
         _ROBUST.replace(
             name="robust judge",
-            description="the robust judge (under 2 minutes)",
+            description="the robust judge (under a minute)",
             **_JUDGE,
             adversarial=Adversarial(epsilon=0.3, epochs=3, no_digit_share=0.1),
         ),
