@@ -22,7 +22,7 @@ import pytest
 from local_http import serving
 from nbclient import NotebookClient
 
-from mnist_viz import data, paths
+from mnist_viz import data, networks, paths
 
 pytestmark = pytest.mark.slow  # see make check
 
@@ -118,7 +118,9 @@ def test_notebook_01_runs_alone_on_the_installed_wheel(installed, mirror, tmp_pa
     assert sorted(p.name for p in (user_cache / "MNIST").iterdir()) == sorted(
         spec.filename for spec in data.MNIST_FILES.values()
     )
-    assert [p.name.startswith("cnn-") for p in (user_cache / "models").iterdir()] == [True]
+    # notebook 01 saves its network where get_network("standard") looks for it
+    saved = [p.name for p in (user_cache / "models").iterdir()]
+    assert saved == [networks.network_path("standard").name]
     assert sorted(p.name for p in alone.iterdir()) == [NOTEBOOK.name]
 
 
