@@ -39,7 +39,7 @@ from mnist_viz.data import check_images, img_shape, img_size_flat, num_classes
 from mnist_viz.layers import check_linear_layers, conv_layer_names, output_layer_name, resolve_layer
 from mnist_viz.objectives import LayerOutputs, Objective, layer_objectives, per_image
 from mnist_viz.params import PARAMETERIZATIONS, parameterization
-from mnist_viz.starts import DEFAULT_SEED, STARTS, start_images
+from mnist_viz.starts import DEFAULT_SEED, check_start, start_images
 from mnist_viz.transforms import PENALTIES, blur, random_affine
 
 UPDATE_RULES = ("adam", "std", "l2")
@@ -90,8 +90,7 @@ class Settings:
         check_positive_int("steps", self.steps)
         if self.update not in UPDATE_RULES:
             raise ValueError(f"update must be one of {UPDATE_RULES}, got {self.update!r}.")
-        if self.start not in STARTS:
-            raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
+        check_start(self.start)
         if self.param not in PARAMETERIZATIONS:
             raise ValueError(
                 f"param must be one of {sorted(PARAMETERIZATIONS)}, got {self.param!r}."

@@ -104,6 +104,11 @@ def test_unknown_parameterisation_is_named():
         params.parameterization("wavelet")
 
 
+def test_an_unknown_start_in_the_settings_is_named():
+    with pytest.raises(ValueError, match=r"start must be one of \(.*'mean digit'\), got 'zeros'"):
+        mv.REGULARIZED.replace(start="zeros")
+
+
 # -- the faster gradients ----------------------------------------------------------
 
 
